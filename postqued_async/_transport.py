@@ -1,0 +1,423 @@
+"""The one place requests are sent: limits, auth, retries, errors, logging.
+
+Every API call goes through :meth:`Transport.request`, which waits for its
+operation's rate-limit slot, sends the call with the API key, turns error
+answers into typed exceptions and retries what is worth retrying. Uploads of
+bytes to presigned storage go through :meth:`Transport.put_object`, which
+never sends the API key and sends the URL exactly as it was issued.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import time
+import xml.etree.ElementTree as ElementTree
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+import anyio
+import attrs
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from postqued_async._clock import Clock
+from postqued_async._errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    ClientClosedError,
+    RateLimitError,
+    StorageError,
+    TransportError,
+    error_for_status,
+)
+from postqued_async._limits import LimitSet
+from postqued_async._models import UploadSlot
+from postqued_async._retry import RetryPolicy, parse_retry_after
+from postqued_async._routes import Route
+
+__all__ = ["APIResponse", "ProgressCallback", "Transport", "redact_url"]
+
+log = logging.getLogger("postqued_async")
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``progress(bytes_sent, total_bytes)`` while an upload goes."""
+
+_UPLOAD_CHUNK = 256 * 1024
+_REQUEST_ID_HEADER = "X-Request-Id"
+
+
+def redact_url(url: str) -> str:
+    """The URL without its query string, where presigned URLs keep secrets."""
+    parts = urlsplit(url)
+    query = "<redacted>" if parts.query else ""
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+@attrs.frozen
+class APIResponse:
+    """A successful answer of the API."""
+
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: Any
+    request_id: str | None
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def _header_number(headers: Mapping[str, str], name: str) -> float | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+class Transport:
+    """Owns the client's single aiohttp session and sends every request.
+
+    Args:
+        api_key: the bearer key; sent only to the API, never to storage.
+        base_url: the API's origin, such as ``https://api.postqued.com``.
+        limits: the limiters shared by every client with this key.
+        retry: when and how long to retry.
+        timeout: seconds for one API attempt, from connect to last byte.
+        upload_stall_timeout: seconds an upload may go without progress.
+        clock: the clock for backoff delays.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str,
+        limits: LimitSet,
+        retry: RetryPolicy,
+        timeout: float,
+        upload_stall_timeout: float,
+        clock: Clock,
+        rng: random.Random | None = None,
+        connection_limit: int = 100,
+    ) -> None:
+        self._auth = f"Bearer {api_key}"
+        self.base_url = base_url.rstrip("/")
+        self.limits = limits
+        self.retry = retry
+        self.timeout = timeout
+        self.upload_stall_timeout = upload_stall_timeout
+        self.clock = clock
+        self._rng = rng or random.Random()
+        self._connection_limit = connection_limit
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def _open_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ClientClosedError(
+                "this PostQued client is closed; create a new one, or keep it "
+                "open for the life of your program with 'async with PostQued()'"
+            )
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._connection_limit),
+                # The body of a request is ours to describe: no guessed types.
+                skip_auto_headers=("Content-Type",),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        """Close the session; calling it again does nothing."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    async def request(
+        self,
+        route: Route,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        form: Callable[[], aiohttp.FormData] | None = None,
+        headers: Mapping[str, str] | None = None,
+        max_wait: float | None = None,
+    ) -> APIResponse:
+        """Send one API call, with rate limits and retries.
+
+        ``body`` is JSON already encoded, so every attempt sends the same
+        bytes; ``form`` builds a fresh multipart body for each attempt.
+
+        Raises:
+            APIError: the API answered with an error status (after retries).
+            TransportError: no answer came back (after retries).
+            LimitWaitTooLongError: the rate-limit wait would exceed max_wait.
+            ClientClosedError: the client was closed.
+        """
+        session = self._open_session()
+        url = self.base_url + route.expand(path_params)
+        limiter = self.limits[route.operation]
+        send_headers = {"Authorization": self._auth, "Accept": "application/json"}
+        if body is not None:
+            send_headers["Content-Type"] = "application/json"
+        send_headers.update(headers or {})
+
+        attempt = 0
+        while True:
+            attempt += 1
+            await limiter.acquire(max_wait=max_wait)
+            started = time.perf_counter()
+            try:
+                response = await session.request(
+                    route.method,
+                    url,
+                    params=query,
+                    data=body if form is None else form(),
+                    headers=send_headers,
+                    timeout=aiohttp.ClientTimeout(total=self.timeout),
+                )
+                async with response:
+                    text = await response.text()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                error = self._transport_error(route, exc)
+                delay = self._retry_delay(attempt, None)
+                if delay is None:
+                    raise error from None
+                self._log_retry(route, attempt, type(error).__name__, delay)
+                await self.clock.sleep(delay)
+                continue
+
+            elapsed = (time.perf_counter() - started) * 1000
+            log.debug(
+                "%s %s -> %d in %.1fms (attempt %d)",
+                route.method,
+                route.path,
+                response.status,
+                elapsed,
+                attempt,
+            )
+            self._observe_limits(limiter, response.headers)
+            if response.status < 400:
+                return APIResponse(
+                    status=response.status,
+                    headers=response.headers,
+                    body=_json_or_none(text),
+                    request_id=response.headers.get(_REQUEST_ID_HEADER),
+                )
+
+            api_error = self._api_error(response.status, response.headers, text)
+            retry_after = (
+                api_error.retry_after if isinstance(api_error, RateLimitError) else None
+            )
+            if response.status == 429:
+                limiter.pause(retry_after if retry_after is not None else 1.0)
+            if not self.retry.should_retry_status(response.status):
+                raise api_error
+            if retry_after is not None and retry_after > self.retry.max_retry_after:
+                raise api_error
+            delay = self._retry_delay(attempt, retry_after)
+            if delay is None:
+                raise api_error
+            self._log_retry(route, attempt, f"HTTP {response.status}", delay)
+            await self.clock.sleep(delay)
+
+    async def put_object(
+        self,
+        slot: UploadSlot,
+        path: Path,
+        size: int,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        """PUT a file's bytes to a presigned URL, streamed from disk.
+
+        Sends exactly the headers the API issued with the URL and an exact
+        ``Content-Length`` (never chunked), the URL byte for byte, and no API
+        key. A retry reads the file again from its start.
+
+        Raises:
+            StorageError: storage refused the upload (its XML code is kept).
+            TransportError: the upload failed to connect or stalled.
+        """
+        session = self._open_session()
+        url = URL(slot.url, encoded=True)
+        shown = redact_url(slot.url)
+        headers = dict(slot.headers)
+        headers["Content-Length"] = str(size)
+
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.perf_counter()
+            try:
+                response = await session.request(
+                    slot.method,
+                    url,
+                    data=_file_chunks(path, size, progress),
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(
+                        total=None,
+                        sock_connect=self.timeout,
+                        sock_read=self.upload_stall_timeout,
+                    ),
+                )
+                async with response:
+                    text = await response.text()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                reason = type(exc).__name__
+                delay = self._retry_delay(attempt, None)
+                if delay is None:
+                    raise APIConnectionError(
+                        f"upload of {path.name} to {shown} failed: {reason}"
+                    ) from None
+                self._log_retry_upload(shown, attempt, reason, delay)
+                await self.clock.sleep(delay)
+                continue
+
+            log.debug(
+                "%s %s -> %d in %.1fms (attempt %d)",
+                slot.method,
+                shown,
+                response.status,
+                (time.perf_counter() - started) * 1000,
+                attempt,
+            )
+            if response.status < 300:
+                return
+            error = _storage_error(response.status, text, path, shown)
+            if not self.retry.should_retry_status(response.status):
+                raise error
+            delay = self._retry_delay(attempt, None)
+            if delay is None:
+                raise error
+            self._log_retry_upload(shown, attempt, f"HTTP {response.status}", delay)
+            await self.clock.sleep(delay)
+
+    def _retry_delay(self, attempt: int, retry_after: float | None) -> float | None:
+        if attempt >= self.retry.attempts:
+            return None
+        delay = self.retry.backoff(attempt, self._rng)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return delay
+
+    def _transport_error(self, route: Route, exc: BaseException) -> TransportError:
+        if isinstance(exc, TimeoutError):
+            return APITimeoutError(
+                f"{route} got no answer within {self.timeout:g}s; the server may "
+                "be slow or the network down"
+            )
+        return APIConnectionError(f"{route} failed: {type(exc).__name__}: {exc}")
+
+    def _api_error(
+        self, status: int, headers: CIMultiDictProxy[str], text: str
+    ) -> APIError:
+        payload = _json_or_none(text)
+        message = text[:200] or f"HTTP {status}"
+        code = None
+        if isinstance(payload, Mapping):
+            message = str(payload.get("error") or payload.get("message") or message)
+            code = payload.get("code")
+        return error_for_status(
+            status,
+            message=message,
+            code=str(code) if code is not None else None,
+            request_id=headers.get(_REQUEST_ID_HEADER),
+            body=payload,
+            retry_after=parse_retry_after(
+                headers.get("Retry-After"), now=self.clock.time()
+            ),
+        )
+
+    def _observe_limits(self, limiter: Any, headers: CIMultiDictProxy[str]) -> None:
+        if "X-RateLimit-Remaining" not in headers:
+            return
+        limit = _header_number(headers, "X-RateLimit-Limit")
+        remaining = _header_number(headers, "X-RateLimit-Remaining")
+        reset = _header_number(headers, "X-RateLimit-Reset")
+        if reset is not None and reset > 1_000_000_000:
+            # An epoch timestamp rather than a number of seconds.
+            reset = reset - self.clock.time()
+        limiter.observe(
+            limit=int(limit) if limit is not None else None,
+            remaining=int(remaining) if remaining is not None else None,
+            reset=reset,
+        )
+
+    def _log_retry(self, route: Route, attempt: int, reason: str, delay: float) -> None:
+        log.info(
+            "retry: %s %s (%s) attempt %d failed with %s; next in %.2fs",
+            route.method,
+            route.path,
+            route.operation.value,
+            attempt,
+            reason,
+            delay,
+        )
+
+    def _log_retry_upload(
+        self, shown: str, attempt: int, reason: str, delay: float
+    ) -> None:
+        log.info(
+            "retry: PUT %s (storage) attempt %d failed with %s; next in %.2fs",
+            shown,
+            attempt,
+            reason,
+            delay,
+        )
+
+
+async def _file_chunks(
+    path: Path, size: int, progress: ProgressCallback | None
+) -> AsyncIterator[bytes]:
+    sent = 0
+    async with await anyio.open_file(path, "rb") as file:
+        while chunk := await file.read(_UPLOAD_CHUNK):
+            sent += len(chunk)
+            yield chunk
+            if progress is not None:
+                progress(sent, size)
+
+
+def _storage_error(status: int, text: str, path: Path, shown: str) -> StorageError:
+    code = message = request_id = None
+    try:
+        root = ElementTree.fromstring(text)
+    except ElementTree.ParseError:
+        root = None
+    if root is not None:
+        code = root.findtext("Code")
+        message = root.findtext("Message")
+        request_id = root.findtext("RequestId")
+    hint = {
+        "AccessDenied": "the upload URL may have expired; start the upload again",
+        "SignatureDoesNotMatch": "the URL or a signed header was changed in transit",
+    }.get(code or "", "see the storage code")
+    return StorageError(
+        f"storage refused {path.name} at {shown}: {status} {code or ''} "
+        f"{message or ''} ({hint})".replace("  ", " "),
+        status=status,
+        code=code,
+        request_id=request_id,
+    )
+
