@@ -26,6 +26,8 @@ import anyio.to_thread
 import attrs
 import pymediainfo
 
+from postqued_async._errors import MediaError
+
 __all__ = [
     "ALLOWED_MIME_TYPES",
     "MAX_IMAGE_SIZE",
@@ -106,20 +108,6 @@ _OTHER_SIGNATURES: Final[tuple[tuple[bytes, str], ...]] = (
     (b"\x00\x00\x01\xba", "video/mpeg"),
     (b"BM", "image/bmp"),
 )
-
-
-class MediaError(ValueError):
-    """A local media file that PostQued would refuse, found before any upload.
-
-    Raised for a missing path, a directory, an empty or unreadable file, a
-    type PostQued does not accept, a file over the size limit, and a video
-    whose dimensions or duration cannot be read. The message names the file
-    and says what to do about it.
-    """
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @attrs.frozen

@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 
+from postqued_async._errors import ValidationError
 from postqued_async._media import (
     MAX_IMAGE_SIZE,
     MAX_VIDEO_SIZE,
@@ -163,9 +164,9 @@ def test_video_without_readable_dimensions_suggests_passing_them(
     assert "pass width, height and duration_ms explicitly" in message
 
 
-def test_media_error_is_a_value_error() -> None:
+def test_media_error_is_caught_as_validation_and_value_error() -> None:
+    assert issubclass(MediaError, ValidationError)
     assert issubclass(MediaError, ValueError)
-    assert MediaError("x.mp4: broken").message == "x.mp4: broken"
 
 
 @pytest.mark.parametrize(
