@@ -113,7 +113,12 @@ class TargetStatus(OpenEnum):
 
 
 _TERMINAL = frozenset(
-    {TargetStatus.SENT, TargetStatus.PUBLISHED, TargetStatus.FAILED, TargetStatus.CANCELED}
+    {
+        TargetStatus.SENT,
+        TargetStatus.PUBLISHED,
+        TargetStatus.FAILED,
+        TargetStatus.CANCELED,
+    }
 )
 
 

@@ -409,7 +409,9 @@ class LeakyBucketLimiter:
             limit=self._limit.calls,
             period=self._limit.period,
             remaining=int(self._limit.calls - self._bucket._level),
-            next_slot_in=0.0 if has_capacity else self._limit.period / self._limit.calls,
+            next_slot_in=0.0
+            if has_capacity
+            else self._limit.period / self._limit.calls,
             waiting=len(self._bucket._waiters),
         )
 
@@ -516,8 +518,7 @@ def shared_limits(api_key: str, limits: Limits, clock: Clock) -> LimitSet:
             _shared[entry_key] = entry
         elif entry[1].limits != limits:
             log.warning(
-                "another client already set the limits for this API key; "
-                "keeping %r",
+                "another client already set the limits for this API key; keeping %r",
                 entry[1].limits,
             )
     return entry[1]

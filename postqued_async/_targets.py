@@ -22,7 +22,7 @@ from postqued_async._enums import Intent, Platform, PrivacyLevel
 from postqued_async._errors import ValidationError
 from postqued_async._models import PlatformAccount
 
-__all__ = ["MAX_CAPTION_LENGTH", "TikTokOptions", "Target"]
+__all__ = ["MAX_CAPTION_LENGTH", "Target", "TikTokOptions"]
 
 MAX_CAPTION_LENGTH = 63_206
 

@@ -420,4 +420,3 @@ def _storage_error(status: int, text: str, path: Path, shown: str) -> StorageErr
         code=code,
         request_id=request_id,
     )
-

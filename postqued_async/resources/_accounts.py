@@ -1,0 +1,67 @@
+"""``pq.accounts``: the social accounts connected to PostQued."""
+
+from __future__ import annotations
+
+from postqued_async._enums import Platform
+from postqued_async._errors import AccountNotFoundError, ValidationError
+from postqued_async._models import PlatformAccount, structure
+from postqued_async._routes import Routes
+from postqued_async._transport import Transport
+
+__all__ = ["AccountsResource"]
+
+
+class AccountsResource:
+    """List connected platform accounts and find one by username."""
+
+    def __init__(self, transport: Transport, routes: Routes) -> None:
+        self._transport = transport
+        self._routes = routes
+
+    async def list(
+        self, platform: Platform | str | None = None
+    ) -> list[PlatformAccount]:
+        """The connected accounts, optionally of one platform only.
+
+        Raises:
+            ValidationError: ``platform`` is not one the API knows.
+            APIError: the API refused the call.
+        """
+        query = None
+        if platform is not None:
+            query = {"platform": _platform(platform).value}
+        response = await self._transport.request(
+            self._routes.accounts_list, query=query
+        )
+        accounts = (response.body or {}).get("accounts", [])
+        return [structure(account, PlatformAccount) for account in accounts]
+
+    async def get(
+        self, username: str, *, platform: Platform | str | None = None
+    ) -> PlatformAccount:
+        """The account with this username (case-insensitive, ``@`` optional).
+
+        Raises:
+            AccountNotFoundError: no connected account has that username; the
+                message lists the usernames there are.
+        """
+        wanted = username.strip().lstrip("@").casefold()
+        accounts = await self.list(platform)
+        for account in accounts:
+            if account.username.casefold() == wanted:
+                return account
+        where = f" on {_platform(platform).value}" if platform is not None else ""
+        known = ", ".join(sorted(a.username for a in accounts)) or "none"
+        raise AccountNotFoundError(
+            f"no connected account{where} has the username {username!r}; "
+            f"connected: {known}. Connect it in PostQued or fix the name",
+            username=username,
+        )
+
+
+def _platform(value: Platform | str) -> Platform:
+    platform = Platform(value)
+    if not platform.is_known:
+        choices = ", ".join(member.value for member in Platform)
+        raise ValidationError(f"unknown platform {value!r}; use one of: {choices}")
+    return platform

@@ -1,0 +1,244 @@
+"""``pq.publish``: create publish requests and follow them to the end."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import attrs
+
+from postqued_async._errors import (
+    PublishOutcomeUnknownError,
+    PublishWaitTimeoutError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from postqued_async._models import ContentAsset, Publish, structure
+from postqued_async._routes import Routes
+from postqued_async._targets import Target
+from postqued_async._transport import Transport
+
+__all__ = ["IDEMPOTENCY_KEY_TTL", "PublishResource", "new_idempotency_key"]
+
+log = logging.getLogger(__name__)
+
+MAX_TARGETS = 10
+MAX_CONTENT_IDS = 35
+IDEMPOTENCY_KEY_TTL = 24 * 3600.0
+"""Seconds the API remembers an idempotency key."""
+
+
+def new_idempotency_key(now: float | None = None) -> str:
+    """A fresh idempotency key: a UUIDv7, so its age can be read back from it."""
+    millis = int((time.time() if now is None else now) * 1000)
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (millis & (2**48 - 1)) << 80
+    value |= 0x7 << 76
+    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= rand & (2**62 - 1)
+    return str(uuid.UUID(int=value))
+
+
+def _key_created_at(key: str) -> float | None:
+    try:
+        parsed = uuid.UUID(key)
+    except ValueError:
+        return None
+    if parsed.version != 7:
+        return None
+    return (parsed.int >> 80) / 1000
+
+
+class PublishResource:
+    """Publish content to targets, exactly once, and follow the result."""
+
+    def __init__(self, transport: Transport, routes: Routes) -> None:
+        self._transport = transport
+        self._routes = routes
+
+    async def create(
+        self,
+        content_ids: Sequence[str | ContentAsset],
+        targets: Sequence[Target],
+        *,
+        idempotency_key: str | None = None,
+        max_wait: float | None = None,
+    ) -> Publish:
+        """Create a publish request: post the content to every target.
+
+        Every attempt carries the same ``Idempotency-Key`` and the same bytes,
+        so a retried or repeated call never posts twice. The key is on the
+        result; pass it again to repeat a create whose outcome you do not know.
+
+        Args:
+            content_ids: uploaded content (ids or assets); 2 or more make a
+                carousel.
+            targets: 1 to 10 :class:`Target` objects.
+            idempotency_key: a key of your own (for example, derived from your
+                post's id); a fresh one is made when not given.
+            max_wait: the longest to wait for a publish rate-limit slot.
+
+        Raises:
+            ValidationError: bad input; nothing was sent.
+            PublishOutcomeUnknownError: the request was sent but no answer
+                came back; repeat with ``err.idempotency_key``.
+            IdempotencyConflictError: the key was used with another body.
+            APIError: the API refused the request.
+        """
+        ids = _content_ids(content_ids)
+        checked = self._targets(targets)
+        key = self._idempotency_key(idempotency_key)
+        body = json.dumps(
+            {"contentIds": ids, "targets": [target.to_wire() for target in checked]},
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ).encode()
+
+        try:
+            response = await self._transport.request(
+                self._routes.publish_create,
+                body=body,
+                headers={"Idempotency-Key": key},
+                max_wait=max_wait,
+            )
+        except (TransportError, ServerError) as exc:
+            raise PublishOutcomeUnknownError(
+                f"the publish request may or may not have been created ({exc}); "
+                f"repeat it with idempotency_key={key!r} to find out — never with "
+                "a new key, which could post twice",
+                idempotency_key=key,
+            ) from exc
+
+        publish = structure(response.body, Publish)
+        return attrs.evolve(publish, idempotency_key=key)
+
+    async def get(self, publish_id: str) -> Publish:
+        """The publish request now, with each target's status.
+
+        Raises:
+            NotFoundError: no such publish request.
+        """
+        if not publish_id:
+            raise ValidationError("publish_id is empty; pass the id from create()")
+        response = await self._transport.request(
+            self._routes.publish_get, path_params={"publish_id": publish_id}
+        )
+        return structure(response.body, Publish)
+
+    async def wait(
+        self,
+        publish_id: str,
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 2.0,
+    ) -> Publish:
+        """Poll until every target is terminal; return the final request.
+
+        Each poll is a read and waits for a read slot like any other. While
+        every open target is scheduled for later, polling pauses until the
+        earliest dispatch time.
+
+        Raises:
+            PublishWaitTimeoutError: still in flight after ``timeout``
+                seconds; the last state is on the error.
+        """
+        clock = self._transport.clock
+        deadline = clock.monotonic() + timeout
+        while True:
+            publish = await self.get(publish_id)
+            if publish.is_terminal:
+                return publish
+            remaining = deadline - clock.monotonic()
+            if remaining <= 0:
+                open_targets = [t for t in publish.targets if not t.is_terminal]
+                raise PublishWaitTimeoutError(
+                    f"publish {publish_id} still has {len(open_targets)} target(s) "
+                    f"in flight after {timeout:g}s; wait again or check later",
+                    publish=publish,
+                )
+            delay = max(poll_interval, _until_earliest_dispatch(publish, clock.time()))
+            await clock.sleep(min(delay, remaining))
+
+    def _targets(self, targets: Sequence[Target]) -> list[Target]:
+        if isinstance(targets, Target):
+            targets = [targets]
+        checked = list(targets)
+        if not 1 <= len(checked) <= MAX_TARGETS:
+            raise ValidationError(
+                f"a publish request takes 1 to {MAX_TARGETS} targets, got "
+                f"{len(checked)}; split it into several requests"
+            )
+        now = self._transport.clock.time()
+        for index, target in enumerate(checked):
+            if not isinstance(target, Target):
+                raise ValidationError(
+                    f"targets[{index}] is a {type(target).__name__}; build it with "
+                    "Target.tiktok(...) or Target.for_platform(...)"
+                )
+            if target.dispatch_at is not None and target.dispatch_at.timestamp() <= now:
+                raise ValidationError(
+                    f"targets[{index}].dispatch_at "
+                    f"{target.dispatch_at.astimezone(UTC).isoformat()} is in the "
+                    "past; use a future time, or None to dispatch now"
+                )
+        return checked
+
+    def _idempotency_key(self, key: str | None) -> str:
+        if key is None:
+            return new_idempotency_key(self._transport.clock.time())
+        if not isinstance(key, str) or not key.strip() or len(key) > 255:
+            raise ValidationError(
+                "idempotency_key must be a non-empty string of at most 255 characters"
+            )
+        created = _key_created_at(key)
+        if created is not None:
+            age = self._transport.clock.time() - created
+            if age > IDEMPOTENCY_KEY_TTL:
+                raise ValidationError(
+                    f"idempotency key {key} was made {age / 3600:.0f} h ago; the "
+                    "API forgets keys after 24 h, so it no longer protects against "
+                    "a duplicate. Check with pq.publish.get() whether the first "
+                    "request went out before creating a new one"
+                )
+        return key
+
+
+def _content_ids(content_ids: Sequence[str | ContentAsset]) -> list[str]:
+    if isinstance(content_ids, str | ContentAsset):
+        content_ids = [content_ids]
+    ids = [item.id if isinstance(item, ContentAsset) else item for item in content_ids]
+    if not 1 <= len(ids) <= MAX_CONTENT_IDS:
+        raise ValidationError(
+            f"a publish request takes 1 to {MAX_CONTENT_IDS} content ids, got "
+            f"{len(ids)}"
+        )
+    for index, content_id in enumerate(ids):
+        if not isinstance(content_id, str) or not content_id.strip():
+            raise ValidationError(
+                f"content_ids[{index}] is {content_id!r}; pass the id of uploaded "
+                "content or the ContentAsset itself"
+            )
+    return ids
+
+
+def _until_earliest_dispatch(publish: Publish, now: float) -> float:
+    scheduled = [
+        target.dispatch_at
+        for target in publish.targets
+        if not target.is_terminal and target.status.value == "scheduled"
+    ]
+    waiting = [t for t in publish.targets if not t.is_terminal]
+    if not scheduled or len(scheduled) != len(waiting):
+        return 0.0
+    earliest = min(
+        (when for when in scheduled if when is not None),
+        default=datetime.fromtimestamp(now, UTC),
+    )
+    return max(earliest.timestamp() - now, 0.0)
