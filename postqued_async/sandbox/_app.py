@@ -19,7 +19,13 @@ from postqued_async.sandbox._errors import (
 )
 from postqued_async.sandbox._limits import Decision
 from postqued_async.sandbox._routes_v1 import V1_ROUTES
-from postqued_async.sandbox._routing import ApiCall, Route
+from postqued_async.sandbox._routing import (
+    BODY_SIZE_KEY,
+    OPERATION_KEY,
+    RATE_LIMIT_KEY,
+    ApiCall,
+    Route,
+)
 from postqued_async.sandbox._state import ApiKey, RecordedRequest, SandboxState
 from postqued_async.sandbox._storage import STORAGE_PREFIX, put_object
 
@@ -55,7 +61,7 @@ def create_app(
 
 def _api_endpoint(state: SandboxState, route: Route) -> _Handler:
     async def endpoint(request: web.Request) -> web.StreamResponse:
-        request["operation"] = route.operation
+        request[OPERATION_KEY] = route.operation
         caller = _authenticate(state, request)
         _limit(state, request, caller, route.operation)
         for hook in state.fault_hooks:
@@ -69,7 +75,6 @@ def _api_endpoint(state: SandboxState, route: Route) -> _Handler:
 
 def _storage_endpoint(state: SandboxState) -> _Handler:
     async def endpoint(request: web.Request) -> web.StreamResponse:
-        request["storage"] = True
         if request.method != "PUT":
             raise StorageError(
                 405,
@@ -114,7 +119,7 @@ def _limit(
     if not state.config.rate_limits_enabled:
         return
     decision = state.limiter.check(caller.key, operation)
-    request["rate_limit"] = decision
+    request[RATE_LIMIT_KEY] = decision
     if not decision.allowed:
         raise ApiError(
             429,
@@ -144,7 +149,7 @@ async def _observe(request: web.Request, handler: _Handler) -> web.StreamRespons
 
     if not response.prepared:
         response.headers["X-Request-Id"] = request_id
-        decision: Decision | None = request.get("rate_limit")
+        decision: Decision | None = request.get(RATE_LIMIT_KEY)
         if decision is not None and state.config.send_rate_limit_headers:
             response.headers.update(decision.headers())
 
@@ -154,10 +159,10 @@ async def _observe(request: web.Request, handler: _Handler) -> web.StreamRespons
             method=request.method,
             path=raw_path,
             raw_query=raw_query,
-            operation=request.get("operation"),
+            operation=request.get(OPERATION_KEY),
             status=response.status,
             headers=dict(request.headers),
-            body_size=request.get("body_size", request.content_length or 0),
+            body_size=request.get(BODY_SIZE_KEY, request.content_length or 0),
             at=state.clock.time(),
         )
     )

@@ -24,7 +24,7 @@ from postqued_async.sandbox._media import (
     sniff_image_type,
 )
 from postqued_async.sandbox._publish import PLATFORMS, parse_json_object, parse_publish
-from postqued_async.sandbox._routing import ApiCall, Route
+from postqued_async.sandbox._routing import BODY_SIZE_KEY, ApiCall, Route
 from postqued_async.sandbox._state import (
     Account,
     Content,
@@ -247,7 +247,7 @@ async def upload_image(call: ApiCall) -> web.StreamResponse:
             received += found[2]
         else:
             await part.release()
-    request["body_size"] = request.content_length or received
+    request[BODY_SIZE_KEY] = request.content_length or received
     if found is None:
         raise validation("The multipart body has no part named file; add one.")
 

@@ -7,9 +7,24 @@ from collections.abc import Awaitable, Callable
 import attrs
 from aiohttp import web
 
+from postqued_async.sandbox._limits import Decision
 from postqued_async.sandbox._state import ApiKey, SandboxState
 
-__all__ = ["ApiCall", "ApiHandler", "Route"]
+__all__ = [
+    "BODY_SIZE_KEY",
+    "OPERATION_KEY",
+    "RATE_LIMIT_KEY",
+    "ApiCall",
+    "ApiHandler",
+    "Route",
+]
+
+#: The operation kind of the route a request reached, for the record.
+OPERATION_KEY = web.RequestKey("postqued_operation", str)
+#: The rate-limit decision made for a request, for the X-RateLimit headers.
+RATE_LIMIT_KEY = web.RequestKey("postqued_rate_limit", Decision)
+#: Body bytes a handler actually received, when it counted them itself.
+BODY_SIZE_KEY = web.RequestKey("postqued_body_size", int)
 
 
 @attrs.frozen

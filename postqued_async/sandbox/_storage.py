@@ -7,6 +7,7 @@ import hashlib
 from aiohttp import web
 
 from postqued_async.sandbox._errors import StorageError
+from postqued_async.sandbox._routing import BODY_SIZE_KEY
 from postqued_async.sandbox._state import BUCKET, SandboxState, StoredObject
 
 __all__ = ["STORAGE_PREFIX", "put_object"]
@@ -71,7 +72,7 @@ async def put_object(request: web.Request, state: SandboxState) -> web.Response:
         )
 
     size, sha256, md5 = await _drain(request)
-    request["body_size"] = size
+    request[BODY_SIZE_KEY] = size
     if size != declared:
         raise StorageError(
             400,
@@ -102,7 +103,7 @@ async def _drain(request: web.Request) -> tuple[int, str, str]:
             md5.update(chunk)
     except Exception:
         # A body cut short by the client: count what arrived, report it short.
-        request["body_size"] = size
+        request[BODY_SIZE_KEY] = size
         raise StorageError(
             400,
             "IncompleteBody",
