@@ -3,16 +3,15 @@ aiohttp session talking to it over loopback."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
+from sandbox_helpers import StartSandbox
 
 from postqued_async import FakeClock
 from postqued_async.sandbox import Sandbox
-
-StartSandbox = Callable[..., Awaitable[Sandbox]]
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -10,6 +11,8 @@ from yarl import URL
 
 from postqued_async import FakeClock
 from postqued_async.sandbox import Sandbox
+
+StartSandbox = Callable[..., Awaitable[Sandbox]]
 
 
 def bearer(key: str) -> dict[str, str]:
