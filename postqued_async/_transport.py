@@ -15,13 +15,14 @@ import math
 import random
 import time
 import xml.etree.ElementTree as ElementTree
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import anyio
+import anyio.to_thread
 import attrs
 from multidict import CIMultiDictProxy
 from yarl import URL
@@ -140,8 +141,6 @@ class Transport:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._connection_limit),
-                # The body of a request is ours to describe: no guessed types.
-                skip_auto_headers=("Content-Type",),
             )
         return self._session
 
@@ -269,12 +268,15 @@ class Transport:
         while True:
             attempt += 1
             started = time.perf_counter()
+            chunks = _file_chunks(path, size, progress)
             try:
                 response = await session.request(
                     slot.method,
                     url,
-                    data=_file_chunks(path, size, progress),
+                    data=chunks,
                     headers=headers,
+                    # Storage signs the headers it issued: add none of our own.
+                    skip_auto_headers=("Content-Type",),
                     timeout=aiohttp.ClientTimeout(
                         total=None,
                         sock_connect=self.timeout,
@@ -284,6 +286,7 @@ class Transport:
                 async with response:
                     text = await response.text()
             except (aiohttp.ClientError, TimeoutError) as exc:
+                await chunks.aclose()
                 reason = type(exc).__name__
                 delay = self._retry_delay(attempt, None)
                 if delay is None:
@@ -294,6 +297,7 @@ class Transport:
                 await self.clock.sleep(delay)
                 continue
 
+            await chunks.aclose()
             log.debug(
                 "%s %s -> %d in %.1fms (attempt %d)",
                 slot.method,
@@ -389,14 +393,18 @@ class Transport:
 
 async def _file_chunks(
     path: Path, size: int, progress: ProgressCallback | None
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     sent = 0
-    async with await anyio.open_file(path, "rb") as file:
-        while chunk := await file.read(_UPLOAD_CHUNK):
+    file = path.open("rb")
+    try:
+        while chunk := await anyio.to_thread.run_sync(file.read, _UPLOAD_CHUNK):
             sent += len(chunk)
             yield chunk
             if progress is not None:
                 progress(sent, size)
+    finally:
+        # Closed without awaiting, so a cancelled upload cannot skip it.
+        file.close()
 
 
 def _storage_error(status: int, text: str, path: Path, shown: str) -> StorageError:
