@@ -47,7 +47,11 @@ _DEFAULT_ACCOUNTS = (
 
 
 def _frozen_limits(value: Mapping[str, int]) -> Mapping[str, int]:
-    return MappingProxyType(dict(value))
+    # Operations a caller leaves out keep their default limit.
+    unknown = set(value) - set(DEFAULT_LIMITS)
+    if unknown:
+        raise ValueError(f"limits name unknown operations: {sorted(unknown)}")
+    return MappingProxyType({**DEFAULT_LIMITS, **value})
 
 
 def _check_model(_: object, __: attrs.Attribute[str], value: str) -> None:
@@ -65,6 +69,7 @@ class SandboxConfig:
     strictest), ``"calendar"`` (fixed windows aligned to multiples of
     ``window`` on the wall clock) and ``"token_bucket"`` (capacity N, refilled
     continuously at N per window). A rejected call does not count.
+    ``limits`` may name only some operations; the others keep their default.
 
     Targets of accounts named in ``failing_accounts``, and targets whose
     caption contains ``[sandbox:fail]``, end ``failed``.
