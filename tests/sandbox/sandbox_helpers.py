@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from yarl import URL
 
 from postqued_async import FakeClock
 from postqued_async.sandbox import Sandbox
+
+
+class Served(Protocol):
+    """Anything serving a sandbox: a Sandbox or the fixture's handle."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def api_key(self) -> str: ...
+
 
 StartSandbox = Callable[..., Awaitable[Sandbox]]
 
@@ -26,7 +37,7 @@ def iso_after(clock: FakeClock, seconds: float) -> str:
 
 async def start_upload(
     http: aiohttp.ClientSession,
-    sb: Sandbox,
+    sb: Served,
     *,
     size: int,
     content_type: str = "video/mp4",
@@ -56,7 +67,7 @@ async def put_bytes(
 
 
 async def uploaded_video(
-    http: aiohttp.ClientSession, sb: Sandbox, size: int = 1000
+    http: aiohttp.ClientSession, sb: Served, size: int = 1000
 ) -> str:
     """A ready video's content id, uploaded the full three-step way."""
     started = await start_upload(http, sb, size=size)
@@ -82,10 +93,11 @@ async def uploaded_video(
 
 
 async def account_id(
-    http: aiohttp.ClientSession, sb: Sandbox, username: str = "creator_one"
+    http: aiohttp.ClientSession, sb: Served, username: str = "creator_one"
 ) -> str:
     response = await http.get(
         f"{sb.url}/v1/platform-accounts", headers=bearer(sb.api_key)
     )
     accounts = (await response.json())["accounts"]
-    return next(a["id"] for a in accounts if a["username"] == username)
+    found: str = next(a["id"] for a in accounts if a["username"] == username)
+    return found

@@ -4,6 +4,7 @@ import asyncio
 
 import aiohttp
 import pytest
+from sandbox_helpers import account_id, bearer, uploaded_video
 
 from postqued_async.pytest_plugin import SandboxHandle
 from postqued_async.sandbox import SandboxConfig
@@ -54,3 +55,31 @@ def test_command_line_options_shape_the_config() -> None:
     assert config.rate_limit_model == "calendar"
     assert config.window == 5.0
     assert config.send_rate_limit_headers
+
+
+async def test_fixture_ledger_sees_a_publish_made_over_http(
+    postqued_sandbox: SandboxHandle,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        content_id = await uploaded_video(http, postqued_sandbox)
+        account = await account_id(http, postqued_sandbox)
+        response = await http.post(
+            f"{postqued_sandbox.url}/v1/content/publish",
+            json={
+                "contentIds": [content_id],
+                "targets": [
+                    {
+                        "platform": "tiktok",
+                        "accountId": account,
+                        "intent": "draft",
+                        "caption": "hi",
+                        "dispatchAt": None,
+                    }
+                ],
+            },
+            headers={**bearer(postqued_sandbox.api_key), "Idempotency-Key": "k"},
+        )
+
+    assert response.status == 201
+    assert [e.status for e in postqued_sandbox.ledger.published()] == ["sent"]
+    assert postqued_sandbox.ledger.count_by_idempotency_key() == {"k": 1}
