@@ -45,7 +45,7 @@ from postqued_async._routes import Route
 
 __all__ = ["APIResponse", "ProgressCallback", "Transport", "redact_url"]
 
-log = logging.getLogger("postqued_async")
+log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(bytes_sent, total_bytes)`` while an upload goes."""
