@@ -22,6 +22,9 @@ Choices the contract leaves open, as the sandbox makes them:
   do not count against the window. Replays count as publish calls.
 - Upload start and complete answer 200; ``DELETE /v1/content/{id}`` answers
   204. Unknown routes and wrong methods answer 404 ``NOT_FOUND``.
+- Faults are injected by a seedable :class:`FaultPlan` (``Sandbox(fault_plan=
+  ...)`` or ``sb.faults``): scripted statuses, 429 storms, delays, dropped
+  connections before or after the write commits, slow storage, expired URLs.
 - Storage errors are S3 XML; every response carries ``X-Request-Id``.
 - Unknown fields at the top of a publish body or in a target answer 400, so
   a misspelt ``dispatch_at`` cannot silently publish now; unknown option
@@ -35,6 +38,7 @@ from postqued_async.sandbox._config import (
     SandboxConfig,
     SeedAccount,
 )
+from postqued_async.sandbox._faults import FaultPlan
 from postqued_async.sandbox._ledger import Ledger, LedgerEntry
 from postqued_async.sandbox._server import Sandbox
 from postqued_async.sandbox._state import FaultHook, RecordedRequest, SandboxState
@@ -43,6 +47,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "FAIL_MARKER",
     "FaultHook",
+    "FaultPlan",
     "Ledger",
     "LedgerEntry",
     "RecordedRequest",

@@ -17,6 +17,7 @@ from postqued_async.sandbox._errors import (
     code_for_status,
     storage_error_response,
 )
+from postqued_async.sandbox._faults import after_commit
 from postqued_async.sandbox._limits import Decision
 from postqued_async.sandbox._routes_v1 import V1_ROUTES
 from postqued_async.sandbox._routing import (
@@ -68,7 +69,8 @@ def _api_endpoint(state: SandboxState, route: Route) -> _Handler:
             faulted = await hook(request, route.operation)
             if faulted is not None:
                 return faulted
-        return await route.handler(ApiCall(request, state, caller))
+        response = await route.handler(ApiCall(request, state, caller))
+        return await after_commit(request, response)
 
     return endpoint
 
@@ -85,7 +87,7 @@ def _storage_endpoint(state: SandboxState) -> _Handler:
             faulted = await hook(request, None)
             if faulted is not None:
                 return faulted
-        return await put_object(request, state)
+        return await after_commit(request, await put_object(request, state))
 
     return endpoint
 

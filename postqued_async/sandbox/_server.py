@@ -12,6 +12,7 @@ from aiohttp import web
 from postqued_async._clock import Clock
 from postqued_async.sandbox._app import create_app
 from postqued_async.sandbox._config import SandboxConfig
+from postqued_async.sandbox._faults import FaultPlan
 from postqued_async.sandbox._ledger import Ledger
 from postqued_async.sandbox._state import RecordedRequest, SandboxState
 
@@ -35,6 +36,8 @@ class Sandbox:
         clock: the source of time for limits, expiry and target progress.
         host: the interface to listen on.
         port: the port; 0 picks a free one.
+        fault_plan: faults to inject; an empty plan, to add rules to later
+            through :attr:`faults`, when ``None``.
         **overrides: fields of :class:`SandboxConfig` to replace.
     """
 
@@ -45,12 +48,15 @@ class Sandbox:
         clock: Clock | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        fault_plan: FaultPlan | None = None,
         **overrides: Any,
     ) -> None:
         config = config or SandboxConfig()
         if overrides:
             config = attrs.evolve(config, **overrides)
         self.state = SandboxState(config, clock)
+        self.faults = fault_plan if fault_plan is not None else FaultPlan()
+        self.faults.install(self.state.fault_hooks)
         self.app = create_app(self.state)
         self._host = host
         self._port = port

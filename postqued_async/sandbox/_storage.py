@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import time
 
 from aiohttp import web
 
 from postqued_async.sandbox._errors import StorageError
+from postqued_async.sandbox._faults import STORAGE_PACE_KEY
 from postqued_async.sandbox._routing import BODY_SIZE_KEY
 from postqued_async.sandbox._state import BUCKET, SandboxState, StoredObject
 
@@ -96,11 +99,16 @@ async def _drain(request: web.Request) -> tuple[int, str, str]:
     size = 0
     sha256 = hashlib.sha256()
     md5 = hashlib.md5(usedforsecurity=False)
+    # A fault plan's slow storage: read no faster than this many bytes/s.
+    pace = request.get(STORAGE_PACE_KEY)
+    started = time.monotonic()
     try:
         async for chunk in request.content.iter_chunked(_CHUNK):
             size += len(chunk)
             sha256.update(chunk)
             md5.update(chunk)
+            if pace:
+                await asyncio.sleep(size / pace - (time.monotonic() - started))
     except Exception:
         # A body cut short by the client: count what arrived, report it short.
         request[BODY_SIZE_KEY] = size

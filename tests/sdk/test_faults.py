@@ -1,0 +1,116 @@
+"""The sandbox's fault plan: each fault does what it says, and seeds repeat."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from postqued_async import PostQued, PublishOutcomeUnknownError, RetryPolicy, Target
+from postqued_async.sandbox import FaultPlan, Sandbox
+
+FAST = RetryPolicy(attempts=4, base=0.01, cap=0.02)
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def _get_accounts(http: aiohttp.ClientSession, sb: Sandbox) -> int:
+    async with http.get(
+        f"{sb.url}/v1/platform-accounts",
+        headers={"Authorization": f"Bearer {sb.api_key}"},
+    ) as response:
+        await response.read()
+        return response.status
+
+
+async def test_status_sequence_answers_in_order_then_lets_requests_through(
+    http: aiohttp.ClientSession,
+) -> None:
+    plan = FaultPlan().status_sequence("read", [503, 500, 200, 502])
+    async with Sandbox(fault_plan=plan) as sb:
+        statuses = [await _get_accounts(http, sb) for _ in range(5)]
+
+    assert statuses == [503, 500, 200, 502, 200]
+    assert plan.injected["status"] == 3
+
+
+async def test_same_seed_injects_the_same_faults(http: aiohttp.ClientSession) -> None:
+    runs = []
+    for _ in range(2):
+        plan = FaultPlan(seed=42).random("GET /v1/platform-accounts", rate=0.5)
+        async with Sandbox(fault_plan=plan, rate_limits_enabled=False) as sb:
+            runs.append([await _get_accounts(http, sb) for _ in range(20)])
+
+    assert runs[0] == runs[1]
+    assert set(runs[0]) == {200, 503}
+
+
+async def test_storm_sends_retry_after_in_seconds_or_as_a_date(
+    http: aiohttp.ClientSession,
+) -> None:
+    when = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    plan = (
+        FaultPlan()
+        .rate_limit_storm("read", count=1, retry_after=0.25)
+        .rate_limit_storm("publish", count=1, retry_after=when)
+    )
+    async with Sandbox(fault_plan=plan) as sb:
+        headers = {"Authorization": f"Bearer {sb.api_key}"}
+        async with http.get(f"{sb.url}/v1/platform-accounts", headers=headers) as r:
+            assert r.status == 429
+            assert r.headers["Retry-After"] == "0.25"
+        async with http.post(f"{sb.url}/v1/content/publish", headers=headers) as r:
+            assert r.status == 429
+            assert r.headers["Retry-After"] == "Tue, 01 Jan 2030 00:00:00 GMT"
+
+
+async def test_reset_after_commit_creates_the_post_but_loses_the_answer(
+    sandbox: Sandbox, media: Path
+) -> None:
+    async with PostQued(
+        sandbox.api_key, base_url=sandbox.url, retry=RetryPolicy.never()
+    ) as pq:
+        video = await pq.content.upload(media / "launch-teaser.mp4")
+        account = await pq.accounts.get("creator_one")
+        sandbox.faults.reset_after_commit("publish", rate=1.0)
+
+        with pytest.raises(PublishOutcomeUnknownError) as caught:
+            await pq.publish.create([video], [Target.tiktok(account, caption="hi")])
+
+    created = list(sandbox.state.publishes.values())
+    assert [p.idempotency_key for p in created] == [caught.value.idempotency_key]
+
+
+async def test_reset_before_commit_creates_nothing(
+    http: aiohttp.ClientSession,
+) -> None:
+    plan = FaultPlan().reset_before_commit("publish", rate=1.0)
+    async with Sandbox(fault_plan=plan) as sb:
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await http.post(
+                f"{sb.url}/v1/content/publish",
+                headers={
+                    "Authorization": f"Bearer {sb.api_key}",
+                    "Idempotency-Key": "k1",
+                },
+                json={"contentIds": [], "targets": []},
+            )
+        assert sb.state.publishes == {}
+        assert sb.requests[-1].status == 499
+
+
+async def test_storage_faults_answer_in_s3_xml(http: aiohttp.ClientSession) -> None:
+    plan = FaultPlan().storage_error("SlowDown", 503)
+    async with Sandbox(fault_plan=plan) as sb:
+        response = await http.put(f"{sb.url}/storage/postqued-sandbox-media/x")
+        async with response:
+            text = await response.text()
+    assert response.status == 503
+    assert "<Code>SlowDown</Code>" in text
