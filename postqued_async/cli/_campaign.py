@@ -1,0 +1,600 @@
+"""Running a campaign: every post of a manifest uploaded, published, followed.
+
+:func:`run_campaign` is the whole run and prints nothing; a
+:class:`CampaignObserver` hears about each step (the CLI draws progress
+bars from it) and the :class:`CampaignReport` it returns says how every post
+ended.
+
+Each post's idempotency key is derived from the manifest's file name and the
+post's id, so running the same campaign again never posts twice: a post the
+API already has is refused under its old key rather than created again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import attrs
+
+from postqued_async._client import PostQued
+from postqued_async._errors import (
+    IdempotencyConflictError,
+    PostQuedError,
+    PublishOutcomeUnknownError,
+    PublishWaitTimeoutError,
+)
+from postqued_async._models import PlatformAccount, Publish
+from postqued_async.cli._manifest import (
+    CampaignPost,
+    Manifest,
+    ManifestError,
+    ManifestProblem,
+    read_manifest,
+)
+
+__all__ = [
+    "CampaignObserver",
+    "CampaignReport",
+    "PostOutcome",
+    "PreviousPost",
+    "UploadOutcome",
+    "campaign_idempotency_key",
+    "read_previous_posts",
+    "run_campaign",
+    "upload_files",
+]
+
+log = logging.getLogger(__name__)
+
+# Fixed for good: changing it would give every post of every campaign a new
+# idempotency key, so a re-run could post everything a second time.
+_KEY_NAMESPACE = uuid.UUID("e496ce64-8d70-43ff-a74e-774d96a10490")
+
+SUCCEEDED = frozenset({"sent", "published"})
+"""The final statuses a campaign counts as success."""
+
+
+def campaign_idempotency_key(manifest_name: str, post_id: str) -> str:
+    """The idempotency key of one post of a campaign, the same on every run."""
+    return str(uuid.uuid5(_KEY_NAMESPACE, f"{manifest_name}:{post_id}"))
+
+
+@attrs.define
+class UploadOutcome:
+    """How one media file of the campaign was uploaded."""
+
+    path: Path
+    content_id: str | None = None
+    error: str | None = None
+    seconds: float | None = None
+
+
+@attrs.define
+class PostOutcome:
+    """How one post of the campaign went, updated as the run goes on.
+
+    ``status`` is the final status of the post's target (``sent``,
+    ``published``, ``failed``, ``canceled``), the last status seen when the
+    wait ran out (``scheduled``...), ``not_sent`` when no publish request
+    was made, ``conflict`` when an earlier run used the key for a different
+    post, or ``unknown`` when a publish request may or may not exist.
+    """
+
+    post_id: str
+    line: int
+    platform: str
+    account: str
+    intent: str
+    scheduled: bool
+    idempotency_key: str
+    media: list[str]
+    account_id: str | None = None
+    dispatch_at: str | None = None
+    content_ids: list[str] = attrs.Factory(list)
+    publish_id: str | None = None
+    publish_status: str | None = None
+    status: str = "pending"
+    targets: list[dict[str, Any]] = attrs.Factory(list)
+    errors: list[str] = attrs.Factory(list)
+    resumed: bool = False
+    timings: dict[str, float] = attrs.Factory(dict)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the post reached the creator: sent or published."""
+        return self.status in SUCCEEDED
+
+    def record(self, publish: Publish) -> None:
+        """Take the state of the post's publish request."""
+        self.publish_id = publish.id
+        self.publish_status = publish.status.value
+        self.targets = [
+            {
+                "id": target.id,
+                "status": target.status.value,
+                "platformPostId": target.platform_post_id,
+                "error": (
+                    {"code": target.error.code, "message": target.error.message}
+                    if target.error
+                    else None
+                ),
+            }
+            for target in publish.targets
+        ]
+        statuses = {target.status.value for target in publish.targets}
+        # One target per post; should a server answer more, the worst counts.
+        for status in ("failed", "canceled", "processing", "queued", "scheduled"):
+            if status in statuses:
+                self.status = status
+                break
+        else:
+            self.status = publish.targets[0].status.value if publish.targets else "?"
+        for target in publish.targets:
+            if target.error and target.error.message:
+                self.errors.append(f"target {target.id}: {target.error.message}")
+
+
+@attrs.define
+class CampaignReport:
+    """How a campaign run went: every post and every upload."""
+
+    campaign: str
+    base_url: str
+    started_at: datetime
+    posts: list[PostOutcome]
+    uploads: list[UploadOutcome] = attrs.Factory(list)
+    finished_at: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether every post was sent or published."""
+        return all(post.ok for post in self.posts)
+
+    @property
+    def totals(self) -> dict[str, Any]:
+        """Counts of posts by final status, and of uploads."""
+        by_status: dict[str, int] = {}
+        for post in self.posts:
+            by_status[post.status] = by_status.get(post.status, 0) + 1
+        return {
+            "posts": len(self.posts),
+            "succeeded": sum(post.ok for post in self.posts),
+            "failed": sum(not post.ok for post in self.posts),
+            "byStatus": by_status,
+            "uploads": len(self.uploads),
+            "uploadsFailed": sum(upload.error is not None for upload in self.uploads),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data (the ``--report`` file's content)."""
+        seconds = None
+        if self.finished_at is not None:
+            seconds = round((self.finished_at - self.started_at).total_seconds(), 3)
+        return {
+            "campaign": self.campaign,
+            "baseUrl": self.base_url,
+            "startedAt": _instant(self.started_at),
+            "finishedAt": _instant(self.finished_at) if self.finished_at else None,
+            "seconds": seconds,
+            "ok": self.ok,
+            "totals": self.totals,
+            "posts": [
+                {
+                    "postId": post.post_id,
+                    "line": post.line,
+                    "platform": post.platform,
+                    "account": post.account,
+                    "accountId": post.account_id,
+                    "intent": post.intent,
+                    "scheduled": post.scheduled,
+                    "dispatchAt": post.dispatch_at,
+                    "idempotencyKey": post.idempotency_key,
+                    "media": post.media,
+                    "contentIds": post.content_ids,
+                    "publishId": post.publish_id,
+                    "publishStatus": post.publish_status,
+                    "status": post.status,
+                    "targets": post.targets,
+                    "errors": post.errors,
+                    "resumed": post.resumed,
+                    "timings": post.timings,
+                }
+                for post in self.posts
+            ],
+            "uploads": [
+                {
+                    "media": upload.path.name,
+                    "contentId": upload.content_id,
+                    "error": upload.error,
+                    "seconds": upload.seconds,
+                }
+                for upload in self.uploads
+            ],
+        }
+
+    def write(self, path: str | Path) -> None:
+        """Write the report as JSON."""
+        text = json.dumps(self.to_json(), indent=2, ensure_ascii=False)
+        Path(path).write_text(text + "\n", encoding="utf-8")
+
+
+@attrs.frozen
+class PreviousPost:
+    """What an earlier run of a campaign learned about one post."""
+
+    publish_id: str | None
+    content_ids: tuple[str, ...] = ()
+    dispatch_at: datetime | None = None
+
+
+def read_previous_posts(
+    report_path: str | Path, base_url: str
+) -> dict[str, PreviousPost]:
+    """The posts an earlier report says were created, by idempotency key.
+
+    Only a report of the same server counts; an unreadable or foreign report
+    gives nothing, and the run starts afresh (its keys still prevent
+    duplicates).
+    """
+    try:
+        report = json.loads(Path(report_path).read_text(encoding="utf-8"))
+        if report.get("baseUrl") != base_url:
+            return {}
+        previous = {}
+        for post in report["posts"]:
+            key = post["idempotencyKey"]
+            if post.get("publishId"):
+                previous[key] = PreviousPost(post["publishId"])
+            elif post.get("status") == "unknown" and post.get("contentIds"):
+                # The create may have reached the server: repeat it byte for
+                # byte (same content, same time), so the key is replayed.
+                when = post.get("dispatchAt")
+                previous[key] = PreviousPost(
+                    None,
+                    tuple(post["contentIds"]),
+                    datetime.fromisoformat(when) if when else None,
+                )
+        return previous
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+class CampaignObserver:
+    """Hears about each step of a campaign; every method does nothing here.
+
+    Subclass it to show progress. The methods are called from the event
+    loop and must not block.
+    """
+
+    def uploads_started(self, files: Sequence[Path]) -> None:
+        """The distinct media files are about to be uploaded."""
+
+    def upload_progress(self, path: Path, sent: int, total: int) -> None:
+        """Bytes of one file have gone out."""
+
+    def upload_finished(self, upload: UploadOutcome) -> None:
+        """One file is uploaded, or failed."""
+
+    def publishing_started(self, posts: Sequence[PostOutcome]) -> None:
+        """Publish requests are about to be made."""
+
+    def post_changed(self, post: PostOutcome) -> None:
+        """A post was created, reached its end, or failed."""
+
+
+async def run_campaign(
+    manifest: Manifest | str | Path,
+    client: PostQued,
+    *,
+    concurrency: int = 4,
+    timeout: float = 600.0,
+    poll_interval: float = 2.0,
+    previous: Mapping[str, PreviousPost] | None = None,
+    observer: CampaignObserver | None = None,
+) -> CampaignReport:
+    """Run a campaign: upload its media, publish every post, wait for the end.
+
+    The manifest is checked completely and every account is looked up before
+    anything is uploaded. Relative dispatch times (``+10m``) count from the
+    moment publishing starts, once the media is up, so a slow upload never
+    pushes a scheduled post into the past. A post whose media failed to
+    upload is not sent; the others go on.
+
+    Args:
+        manifest: a checked :class:`Manifest` or the path of its CSV file.
+        client: the client to send with.
+        concurrency: how many files upload at the same time.
+        timeout: seconds to wait for each post to reach its final status.
+        poll_interval: seconds between status checks of a post.
+        previous: what an earlier run created (see
+            :func:`read_previous_posts`); those posts are followed, not sent
+            again.
+        observer: hears about each step, e.g. to draw progress.
+
+    Returns:
+        The report; ``report.ok`` is whether every post was sent or published.
+
+    Raises:
+        ManifestError: the manifest is invalid or names an unknown account;
+            nothing was uploaded or published.
+        PostQuedError: the accounts could not be listed.
+    """
+    if not isinstance(manifest, Manifest):
+        manifest = await anyio.to_thread.run_sync(read_manifest, manifest)
+    run = _CampaignRun(
+        manifest,
+        client,
+        concurrency=concurrency,
+        timeout=timeout,
+        poll_interval=poll_interval,
+        previous=previous or {},
+        observer=observer or CampaignObserver(),
+    )
+    return await run.run()
+
+
+class _CampaignRun:
+    def __init__(
+        self,
+        manifest: Manifest,
+        client: PostQued,
+        *,
+        concurrency: int,
+        timeout: float,
+        poll_interval: float,
+        previous: Mapping[str, PreviousPost],
+        observer: CampaignObserver,
+    ) -> None:
+        self.manifest = manifest
+        self.client = client
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self.previous = previous
+        self.observer = observer
+        self.started = time.monotonic()
+        self.report = CampaignReport(
+            campaign=manifest.name,
+            base_url=client.base_url,
+            started_at=datetime.now(UTC),
+            posts=[self._outcome(post) for post in manifest.posts],
+        )
+
+    async def run(self) -> CampaignReport:
+        accounts = await self._resolve_accounts()
+        for outcome in self.report.posts:
+            outcome.account_id = accounts[outcome.post_id].id
+
+        fresh = [
+            post
+            for post, outcome in zip(
+                self.manifest.posts, self.report.posts, strict=True
+            )
+            if outcome.idempotency_key not in self.previous
+        ]
+        files = list(dict.fromkeys(path for post in fresh for path in post.media))
+        uploads = await self._upload(files)
+
+        publish_start = datetime.now(UTC)
+        self.observer.publishing_started(self.report.posts)
+        async with anyio.create_task_group() as group:
+            for post, outcome in zip(
+                self.manifest.posts, self.report.posts, strict=True
+            ):
+                group.start_soon(self._publish, post, outcome, uploads, publish_start)
+
+        self.report.finished_at = datetime.now(UTC)
+        return self.report
+
+    def _outcome(self, post: CampaignPost) -> PostOutcome:
+        return PostOutcome(
+            post_id=post.post_id,
+            line=post.line,
+            platform=post.platform.value,
+            account=post.account,
+            intent=post.intent.value,
+            scheduled=post.scheduled,
+            idempotency_key=campaign_idempotency_key(self.manifest.name, post.post_id),
+            media=[_relative(path, self.manifest.path.parent) for path in post.media],
+        )
+
+    def _elapsed(self) -> float:
+        return round(time.monotonic() - self.started, 3)
+
+    async def _resolve_accounts(self) -> dict[str, PlatformAccount]:
+        accounts = await self.client.accounts.list()
+        by_name = {
+            (account.platform.value, account.username.casefold()): account
+            for account in accounts
+        }
+        found = {}
+        problems = []
+        for post in self.manifest.posts:
+            account = by_name.get((post.platform.value, post.account.casefold()))
+            if account is not None:
+                found[post.post_id] = account
+                continue
+            known = sorted(
+                a.username for a in accounts if a.platform.value == post.platform.value
+            )
+            problems.append(
+                ManifestProblem(
+                    post.line,
+                    post.post_id,
+                    "account",
+                    f"no connected {post.platform.value} account is named "
+                    f"{post.account!r}; connected: {', '.join(known) or 'none'}. "
+                    "Fix the name or connect the account in PostQued",
+                )
+            )
+        if problems:
+            raise ManifestError(self.manifest.name, problems)
+        return found
+
+    async def _upload(self, files: list[Path]) -> dict[Path, UploadOutcome]:
+        uploads = await upload_files(
+            self.client, files, concurrency=self.concurrency, observer=self.observer
+        )
+        self.report.uploads = list(uploads.values())
+        return uploads
+
+    async def _publish(
+        self,
+        post: CampaignPost,
+        outcome: PostOutcome,
+        uploads: Mapping[Path, UploadOutcome],
+        publish_start: datetime,
+    ) -> None:
+        previous = self.previous.get(outcome.idempotency_key)
+        try:
+            if previous is not None and previous.publish_id is not None:
+                outcome.publish_id = previous.publish_id
+                outcome.resumed = True
+            else:
+                created = await self._create(post, outcome, uploads, publish_start)
+                if created is None:
+                    return
+            self.observer.post_changed(outcome)
+            assert outcome.publish_id is not None
+            final = await self.client.publish.wait(
+                outcome.publish_id,
+                timeout=self.timeout,
+                poll_interval=self.poll_interval,
+            )
+            outcome.record(final)
+        except PublishWaitTimeoutError as exc:
+            outcome.record(exc.publish)
+            outcome.errors.append(
+                f"still {outcome.status} after {self.timeout:g}s; check later with "
+                f"`postqued status {outcome.publish_id}`"
+            )
+        except PostQuedError as exc:
+            outcome.errors.append(str(exc))
+            if outcome.status == "pending":
+                outcome.status = "not_sent"
+        outcome.timings["finished"] = self._elapsed()
+        self.observer.post_changed(outcome)
+
+    async def _create(
+        self,
+        post: CampaignPost,
+        outcome: PostOutcome,
+        uploads: Mapping[Path, UploadOutcome],
+        publish_start: datetime,
+    ) -> Publish | None:
+        previous = self.previous.get(outcome.idempotency_key)
+        if previous is not None:
+            outcome.resumed = True
+            content_ids = list(previous.content_ids)
+            dispatch_at = previous.dispatch_at
+        else:
+            failed = [uploads[path] for path in post.media if uploads[path].error]
+            if failed:
+                outcome.status = "not_sent"
+                outcome.errors.extend(
+                    f"media {upload.path.name} failed to upload: {upload.error}"
+                    for upload in failed
+                )
+                outcome.timings["finished"] = self._elapsed()
+                self.observer.post_changed(outcome)
+                return None
+            content_ids = [str(uploads[path].content_id) for path in post.media]
+            dispatch_at = post.dispatch_time(publish_start)
+
+        assert outcome.account_id is not None
+        outcome.content_ids = content_ids
+        outcome.dispatch_at = _instant(dispatch_at) if dispatch_at else None
+        try:
+            publish = await self.client.publish.create(
+                content_ids,
+                [post.target(outcome.account_id, dispatch_at)],
+                idempotency_key=outcome.idempotency_key,
+            )
+        except IdempotencyConflictError:
+            outcome.status = "conflict"
+            outcome.errors.append(
+                f"an earlier run already used idempotency key "
+                f"{outcome.idempotency_key} for this post with other content or "
+                "settings, so it was not posted again; find it in PostQued, or "
+                "give the row a new post_id to post it anew"
+            )
+            outcome.timings["finished"] = self._elapsed()
+            self.observer.post_changed(outcome)
+            return None
+        except PublishOutcomeUnknownError as exc:
+            outcome.status = "unknown"
+            outcome.errors.append(
+                f"{exc}; run the campaign again with the same --report to repeat "
+                "it safely"
+            )
+            outcome.timings["finished"] = self._elapsed()
+            self.observer.post_changed(outcome)
+            return None
+        outcome.timings["created"] = self._elapsed()
+        outcome.record(publish)
+        return publish
+
+
+async def upload_files(
+    client: PostQued,
+    files: Sequence[Path],
+    *,
+    concurrency: int = 4,
+    observer: CampaignObserver | None = None,
+) -> dict[Path, UploadOutcome]:
+    """Upload files at the same time, each once; a failure stops no other.
+
+    Unlike ``pq.content.upload_many`` this reports each file's bytes as they
+    go, which is what a progress bar needs.
+
+    Returns:
+        Each file's outcome, in the order given.
+    """
+    observer = observer or CampaignObserver()
+    observer.uploads_started(files)
+    slots = anyio.Semaphore(concurrency)
+    uploads = {path: UploadOutcome(path) for path in files}
+
+    async def upload(outcome: UploadOutcome) -> None:
+        def progress(sent: int, total: int) -> None:
+            observer.upload_progress(outcome.path, sent, total)
+
+        async with slots:
+            began = time.monotonic()
+            try:
+                content = await client.content.upload(outcome.path, progress=progress)
+            except PostQuedError as exc:
+                log.info("upload of %s failed: %s", outcome.path.name, exc)
+                outcome.error = str(exc)
+            else:
+                outcome.content_id = content.id
+            outcome.seconds = round(time.monotonic() - began, 3)
+            observer.upload_finished(outcome)
+
+    # The SDK's limiter paces the calls; the semaphore only bounds how many
+    # files and connections are open at once.
+    async with anyio.create_task_group() as group:
+        for outcome in uploads.values():
+            group.start_soon(upload, outcome)
+    return uploads
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return str(path.relative_to(base.resolve()))
+    except ValueError:
+        return path.name
+
+
+def _instant(value: datetime) -> str:
+    text = value.astimezone(UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
