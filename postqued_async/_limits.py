@@ -22,6 +22,7 @@ more than the key may send.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import math
@@ -54,6 +55,9 @@ log = logging.getLogger(__name__)
 
 # A wait shorter than this is not worth an INFO line.
 _NOTABLE_WAIT = 0.5
+
+# X-RateLimit-Reset comes in whole seconds (as a delay or an epoch time).
+_HEADER_RESOLUTION = 1.0
 
 
 @attrs.frozen
@@ -161,9 +165,10 @@ class SlidingWindowLimiter:
     """At most N call starts in any W-second span, each as early as allowed.
 
     Waiters queue in arrival order and a single timer task per limiter wakes
-    the head of the queue, however many tasks are waiting. A waiter cancelled
-    before it starts takes no capacity. The limiter binds to the running event
-    loop lazily, so it survives ``asyncio.run`` being called more than once.
+    the head of the queue, however many tasks are waiting; the timer ends as
+    soon as the queue is empty. A waiter cancelled before it starts takes no
+    capacity. The limiter binds to the running event loop lazily, so it
+    survives ``asyncio.run`` being called more than once.
     """
 
     def __init__(
@@ -180,78 +185,56 @@ class SlidingWindowLimiter:
         self.operation = operation
         self._calls = limit.calls
         self._period = limit.period
-        self._margin = margin
+        self._hold = limit.period + margin
         self._clock = clock
-        self._max_pause = max_pause
-        self._pause_jitter = pause_jitter
-        self._rng = rng or random.Random()
+        self._pause = _Pause(operation, clock, max_pause, pause_jitter, rng)
         self._starts: deque[float] = deque()
         self._waiters: deque[asyncio.Future[float]] = deque()
-        self._paused_until = -math.inf
+        self._queued = 0
         self._server_remaining: int | None = None
         self._server_reset_at = -math.inf
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.Task[None] | None = None
 
-    @property
-    def _hold(self) -> float:
-        return self._period + self._margin
-
     async def acquire(self, *, max_wait: float | None = None) -> None:
         self._bind_loop()
         now = self._clock.monotonic()
-        if not self._has_waiters() and self._next_start(now) <= now:
+        if not self._queued and self._next_start(now) <= now:
             self._admit(now)
             return
 
-        if max_wait is not None:
-            delay = self._estimate_wait(now)
-            if delay > max_wait:
-                raise LimitWaitTooLongError(
-                    f"a {self.operation.value} call would wait {delay:.1f}s for a "
-                    f"rate-limit slot, longer than max_wait={max_wait:g}s; nothing "
-                    "was sent — try again later or raise max_wait",
-                    operation=self.operation.value,
-                    delay=delay,
-                )
+        delay = self._estimate_wait(now)
+        if max_wait is not None and delay > max_wait:
+            raise _too_long(self.operation, delay, max_wait)
+        if delay >= _NOTABLE_WAIT and log.isEnabledFor(logging.INFO):
+            log.info(
+                "rate limit: %s call waits %.2fs for a slot (%s)",
+                self.operation.value,
+                delay,
+                self._reason(now),
+            )
 
         assert self._loop is not None
         ticket: asyncio.Future[float] = self._loop.create_future()
         self._waiters.append(ticket)
+        self._queued += 1
         self._wake_timer()
         try:
-            admitted_at = await ticket
+            await ticket
         except asyncio.CancelledError:
-            if ticket.done() and not ticket.cancelled():
-                # Admitted, but cancelled before the call could start: the
-                # slot was never used, so hand it back.
-                self._starts.remove(ticket.result())
-                self._wake_timer()
+            self._withdraw(ticket)
             raise
 
-        waited = admitted_at - now
-        if waited >= _NOTABLE_WAIT:
-            log.info(
-                "rate limit: %s call waited %.2fs for a slot",
-                self.operation.value,
-                waited,
-            )
-
     def pause(self, seconds: float) -> None:
-        capped = min(max(seconds, 0.0), self._max_pause)
-        spread = capped * self._pause_jitter * self._rng.random()
-        until = self._clock.monotonic() + capped + spread
-        if until > self._paused_until:
-            self._paused_until = until
-            log.info(
-                "rate limit: server asked %s calls to pause %.2fs",
-                self.operation.value,
-                capped + spread,
-            )
+        # The timer, if asleep, wakes at its old deadline and sleeps again.
+        self._pause.extend(seconds)
 
     def observe(
         self, *, limit: int | None, remaining: int | None, reset: float | None
     ) -> None:
+        now = self._clock.monotonic()
+        before = self._next_start(now)
+
         if limit is not None and limit > 0 and limit != self._calls:
             log.info(
                 "rate limit: server says %s allows %d calls per window, not %d",
@@ -260,17 +243,27 @@ class SlidingWindowLimiter:
                 self._calls,
             )
             self._calls = limit
-        if remaining is not None and reset is not None:
-            self._server_remaining = max(remaining, 0)
-            self._server_reset_at = self._clock.monotonic() + max(reset, 0.0)
+
+        if remaining is not None:
+            remaining = max(remaining, 0)
+            reset_at = now + max(reset or 0.0, 0.0)
+            # Answers can arrive out of order: a stale, looser report must not
+            # replace a stricter one that still holds.
+            holds = now < self._server_reset_at
+            if not holds or remaining <= (self._server_remaining or 0):
+                self._server_remaining = remaining
+                self._server_reset_at = reset_at
+
+        if self._queued and self._next_start(now) < before:
+            self._restart_timer()
 
     def status(self) -> LimitStatus:
         now = self._clock.monotonic()
         self._forget_expired(now)
-        remaining = max(self._calls - len(self._starts), 0)
-        if self._server_remaining is not None and now < self._server_reset_at:
-            remaining = min(remaining, self._server_remaining)
-        if now < self._paused_until:
+        remaining = max(self._calls - len(self._starts) - self._queued, 0)
+        if self._server_limits(now):
+            remaining = min(remaining, self._server_remaining or 0)
+        if self._pause.until > now:
             remaining = 0
         return LimitStatus(
             operation=self.operation,
@@ -278,7 +271,7 @@ class SlidingWindowLimiter:
             period=self._period,
             remaining=remaining,
             next_slot_in=max(self._next_start(now) - now, 0.0),
-            waiting=sum(1 for ticket in self._waiters if not ticket.done()),
+            waiting=self._queued,
         )
 
     def _bind_loop(self) -> None:
@@ -288,60 +281,104 @@ class SlidingWindowLimiter:
             # stays, because the server still counts those calls.
             self._loop = loop
             self._waiters.clear()
+            self._queued = 0
             self._timer = None
 
-    def _has_waiters(self) -> bool:
-        while self._waiters and self._waiters[0].done():
-            self._waiters.popleft()
-        return bool(self._waiters)
+    def _withdraw(self, ticket: asyncio.Future[float]) -> None:
+        if ticket.get_loop() is not self._loop:
+            return
+        if ticket.done() and not ticket.cancelled():
+            # Admitted, but cancelled before the call could start: the slot
+            # was never used, so give it to the next waiter.
+            with contextlib.suppress(ValueError):
+                self._starts.remove(ticket.result())
+            self._restart_timer()
+            return
+        ticket.cancel()
+        self._queued -= 1
 
     def _forget_expired(self, now: float) -> None:
-        while self._starts and self._starts[0] <= now - self._hold:
-            self._starts.popleft()
+        starts = self._starts
+        while starts and starts[0] <= now - self._hold:
+            starts.popleft()
+
+    def _server_limits(self, now: float) -> bool:
+        return self._server_remaining is not None and now < self._server_reset_at
 
     def _next_start(self, now: float) -> float:
         self._forget_expired(now)
-        at = max(now, self._paused_until)
+        own = -math.inf
         if len(self._starts) >= self._calls:
-            at = max(at, self._starts[-self._calls] + self._hold)
-        if (
-            self._server_remaining is not None
-            and self._server_remaining <= 0
-            and now < self._server_reset_at
-        ):
-            at = max(at, self._server_reset_at)
+            own = self._starts[-self._calls] + self._hold
+        return self._start_after(now, own)
+
+    def _start_after(self, now: float, own: float) -> float:
+        # ``own`` is when our own log frees a slot (-inf when it has room).
+        at = max(now, self._pause.until, own)
+        if self._server_limits(now) and not self._server_remaining:
+            # Reset headers come in whole seconds, so they overstate the wait
+            # by up to one. When our own log already blocks, its exact time
+            # wins unless the server asks for clearly longer (another
+            # program using the same key, say).
+            reset_at = self._server_reset_at
+            if own == -math.inf or reset_at > at + _HEADER_RESOLUTION:
+                at = max(at, reset_at)
         return at
 
     def _admit(self, now: float) -> None:
         self._starts.append(now)
-        if self._server_remaining is not None and now < self._server_reset_at:
+        if self._server_remaining and now < self._server_reset_at:
             self._server_remaining -= 1
 
     def _estimate_wait(self, now: float) -> float:
-        ahead = sum(1 for ticket in self._waiters if not ticket.done())
+        # The k-th queued call starts a window after the call N places before
+        # it, so the queue ahead moves one window per N calls.
         self._forget_expired(now)
-        starts = list(self._starts)
-        at = max(now, self._paused_until)
-        for _ in range(ahead + 1):
-            at = max(now, self._paused_until)
-            if len(starts) >= self._calls:
-                at = max(at, starts[-self._calls] + self._hold)
-            starts.append(at)
+        rounds, place = divmod(self._queued, self._calls)
+        recent = len(self._starts) - self._calls + place
+        own = -math.inf
+        if recent >= 0:
+            own = self._starts[recent] + (rounds + 1) * self._hold
+        at = self._start_after(now, own)
+        if rounds:
+            at = max(at, self._start_after(now, -math.inf) + rounds * self._hold)
         return at - now
+
+    def _reason(self, now: float) -> str:
+        if self._pause.until > now:
+            return "paused after the server's 429"
+        if self._server_limits(now) and not self._server_remaining:
+            return "the server reports none left"
+        return f"{self._calls} calls per {self._period:g}s already used"
 
     def _wake_timer(self) -> None:
         if self._timer is None or self._timer.done():
             assert self._loop is not None
             self._timer = self._loop.create_task(self._admit_waiters())
 
+    def _restart_timer(self) -> None:
+        # The timer may be asleep until a later slot than the one now free;
+        # its only await is that sleep, so cancelling it loses nothing.
+        if self._timer is not None and not self._timer.done():
+            self._timer.cancel()
+        self._timer = None
+        if self._queued:
+            self._wake_timer()
+
     async def _admit_waiters(self) -> None:
-        while self._has_waiters():
+        waiters = self._waiters
+        while True:
+            while waiters and waiters[0].done():
+                waiters.popleft()
+            if not waiters:
+                return
             now = self._clock.monotonic()
             at = self._next_start(now)
             if at > now:
                 await self._clock.sleep(at - now)
                 continue
-            ticket = self._waiters.popleft()
+            ticket = waiters.popleft()
+            self._queued -= 1
             self._admit(now)
             ticket.set_result(now)
 
@@ -352,12 +389,60 @@ class SlidingWindowLimiter:
         )
 
 
+class _Pause:
+    """The server's "come back later" for one operation, capped and spread."""
+
+    def __init__(
+        self,
+        operation: Operation,
+        clock: Clock,
+        max_pause: float,
+        jitter: float,
+        rng: random.Random | None,
+    ) -> None:
+        self.operation = operation
+        self.until = -math.inf
+        self._clock = clock
+        self._max_pause = max_pause
+        self._jitter = jitter
+        self._rng = rng or random.Random()
+
+    def extend(self, seconds: float) -> None:
+        capped = min(max(seconds, 0.0), self._max_pause)
+        # Never earlier than asked; the random extra keeps the callers that
+        # were refused together from all coming back at the same instant.
+        spread = capped * self._jitter * self._rng.random()
+        until = self._clock.monotonic() + capped + spread
+        if until > self.until:
+            self.until = until
+            log.info(
+                "rate limit: server asked %s calls to pause; waiting %.2fs",
+                self.operation.value,
+                capped + spread,
+            )
+
+    def remaining(self) -> float:
+        return max(self.until - self._clock.monotonic(), 0.0)
+
+
+def _too_long(
+    operation: Operation, delay: float, max_wait: float
+) -> LimitWaitTooLongError:
+    return LimitWaitTooLongError(
+        f"a {operation.value} call would wait {delay:.1f}s for a rate-limit "
+        f"slot, longer than max_wait={max_wait:g}s; nothing was sent — try "
+        "again later or raise max_wait",
+        operation=operation.value,
+        delay=delay,
+    )
+
+
 class LeakyBucketLimiter:
     """aiolimiter's leaky bucket, for servers that really count that way.
 
     It bursts N calls, then admits one every W/N seconds; against a server
-    that counts a sliding or calendar window that pattern gets 429s. It runs
-    on the event loop's own time, not on an injected clock.
+    that counts a sliding or calendar window that pattern gets 429s. The
+    bucket runs on the event loop's own time; only pauses use the clock.
     """
 
     def __init__(
@@ -367,66 +452,92 @@ class LeakyBucketLimiter:
         *,
         clock: Clock,
         max_pause: float = 300.0,
+        pause_jitter: float = 0.1,
+        rng: random.Random | None = None,
     ) -> None:
         self.operation = operation
         self._limit = limit
         self._clock = clock
-        self._max_pause = max_pause
+        self._pause = _Pause(operation, clock, max_pause, pause_jitter, rng)
         self._bucket = aiolimiter.AsyncLimiter(limit.calls, limit.period)
-        self._paused_until = -math.inf
+        self._queued = 0
 
     async def acquire(self, *, max_wait: float | None = None) -> None:
-        pause = self._paused_until - self._clock.monotonic()
-        if max_wait is not None and (
-            pause > max_wait or (pause <= 0 and not self._bucket.has_capacity())
-        ):
-            delay = max(pause, self._limit.period / self._limit.calls)
-            if delay > max_wait:
-                raise LimitWaitTooLongError(
-                    f"a {self.operation.value} call would wait about {delay:.1f}s; "
-                    f"longer than max_wait={max_wait:g}s; nothing was sent",
-                    operation=self.operation.value,
-                    delay=delay,
-                )
-        if pause > 0:
-            await self._clock.sleep(pause)
-        await self._bucket.acquire()
+        delay = self._estimate_wait()
+        if max_wait is not None and delay > max_wait:
+            raise _too_long(self.operation, delay, max_wait)
+        if delay >= _NOTABLE_WAIT and log.isEnabledFor(logging.INFO):
+            log.info(
+                "rate limit: %s call waits about %.2fs for a slot",
+                self.operation.value,
+                delay,
+            )
+
+        self._queued += 1
+        try:
+            while (pause := self._pause.remaining()) > 0:
+                await self._clock.sleep(pause)
+            await self._bucket.acquire()
+        finally:
+            self._queued -= 1
 
     def pause(self, seconds: float) -> None:
-        capped = min(max(seconds, 0.0), self._max_pause)
-        self._paused_until = max(self._paused_until, self._clock.monotonic() + capped)
+        self._pause.extend(seconds)
 
     def observe(
         self, *, limit: int | None, remaining: int | None, reset: float | None
     ) -> None:
-        # A leaky bucket has no notion of a window to align with the server's.
+        # A leaky bucket has no window to align with the server's.
         return None
 
     def status(self) -> LimitStatus:
-        has_capacity = self._bucket.has_capacity()
+        free = self._free()
         return LimitStatus(
             operation=self.operation,
             limit=self._limit.calls,
             period=self._limit.period,
-            remaining=int(self._limit.calls - self._bucket._level),
-            next_slot_in=0.0
-            if has_capacity
-            else self._limit.period / self._limit.calls,
-            waiting=len(self._bucket._waiters),
+            remaining=0 if self._pause.remaining() else max(int(free), 0),
+            next_slot_in=self._estimate_wait(queued=0),
+            waiting=self._queued,
         )
+
+    def _free(self) -> float:
+        # aiolimiter keeps its fill level private; has_capacity() first
+        # drains what leaked since the last look.
+        self._bucket.has_capacity()
+        level: float = self._bucket._level
+        return self._limit.calls - level
+
+    def _estimate_wait(self, queued: int | None = None) -> float:
+        ahead = self._queued if queued is None else queued
+        short = ahead + 1 - self._free()
+        interval = self._limit.period / self._limit.calls
+        return max(self._pause.remaining(), max(short, 0.0) * interval)
 
 
 class Unlimited:
-    """No limit: every call goes at once."""
+    """No client-side limit: calls go at once, unless the server said 429."""
 
-    def __init__(self, operation: Operation) -> None:
+    def __init__(self, operation: Operation, clock: Clock | None = None) -> None:
         self.operation = operation
+        self._clock = clock or SystemClock()
+        self._paused_until: float | None = None
 
     async def acquire(self, *, max_wait: float | None = None) -> None:
-        return None
+        # The common case costs one attribute check: no pause was ever asked.
+        if self._paused_until is None:
+            return
+        delay = self._paused_until - self._clock.monotonic()
+        if delay <= 0:
+            return
+        if max_wait is not None and delay > max_wait:
+            raise _too_long(self.operation, delay, max_wait)
+        await self._clock.sleep(delay)
 
     def pause(self, seconds: float) -> None:
-        return None
+        until = self._clock.monotonic() + max(seconds, 0.0)
+        if self._paused_until is None or until > self._paused_until:
+            self._paused_until = until
 
     def observe(
         self, *, limit: int | None, remaining: int | None, reset: float | None
@@ -434,12 +545,15 @@ class Unlimited:
         return None
 
     def status(self) -> LimitStatus:
+        pause = 0.0
+        if self._paused_until is not None:
+            pause = max(self._paused_until - self._clock.monotonic(), 0.0)
         return LimitStatus(
             operation=self.operation,
             limit=None,
             period=None,
             remaining=None,
-            next_slot_in=0.0,
+            next_slot_in=pause,
             waiting=0,
         )
 
@@ -463,10 +577,15 @@ class LimitSet:
     def _build(self, operation: Operation, rng: random.Random | None) -> LimitStrategy:
         limit = self.limits.for_operation(operation)
         if limit is None:
-            return Unlimited(operation)
+            return Unlimited(operation, self.clock)
         if self.limits.strategy == "leaky_bucket":
             return LeakyBucketLimiter(
-                operation, limit, clock=self.clock, max_pause=self.limits.max_pause
+                operation,
+                limit,
+                clock=self.clock,
+                max_pause=self.limits.max_pause,
+                pause_jitter=self.limits.pause_jitter,
+                rng=rng,
             )
         if self.limits.strategy != "sliding_window":
             raise ConfigurationError(
@@ -501,20 +620,27 @@ _shared: dict[tuple[str, int], tuple[Clock, LimitSet]] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_limits(api_key: str, limits: Limits, clock: Clock) -> LimitSet:
+def shared_limits(
+    api_key: str,
+    limits: Limits,
+    clock: Clock,
+    *,
+    rng: random.Random | None = None,
+) -> LimitSet:
     """The process-wide :class:`LimitSet` of an API key.
 
     Clients with the same key (and the same clock) get the same set, so their
     calls are counted together as the server counts them; different keys never
     wait on each other. The first client's settings win; a later client that
-    asks for other settings is told so in the log.
+    asks for other settings is told so in the log. ``rng`` spreads the pauses
+    a 429 causes; tests pass a seeded one.
     """
     fingerprint = hashlib.sha256(api_key.encode()).hexdigest()
     entry_key = (fingerprint, id(clock))
     with _shared_lock:
         entry = _shared.get(entry_key)
         if entry is None or entry[0] is not clock:
-            entry = (clock, LimitSet(limits, clock=clock))
+            entry = (clock, LimitSet(limits, clock=clock, rng=rng))
             _shared[entry_key] = entry
         elif entry[1].limits != limits:
             log.warning(

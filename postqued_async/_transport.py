@@ -38,7 +38,7 @@ from postqued_async._errors import (
     TransportError,
     error_for_status,
 )
-from postqued_async._limits import LimitSet
+from postqued_async._limits import LimitSet, LimitStrategy
 from postqued_async._models import UploadSlot
 from postqued_async._retry import RetryPolicy, parse_retry_after
 from postqued_async._routes import Route
@@ -120,6 +120,8 @@ class Transport:
         self.limits = limits
         self.retry = retry
         self.timeout = timeout
+        # Built once: every API attempt shares the same budget.
+        self._request_timeout = aiohttp.ClientTimeout(total=timeout)
         self.upload_stall_timeout = upload_stall_timeout
         self.clock = clock
         self._rng = rng or random.Random()
@@ -193,7 +195,7 @@ class Transport:
                     params=query,
                     data=body if form is None else form(),
                     headers=send_headers,
-                    timeout=aiohttp.ClientTimeout(total=self.timeout),
+                    timeout=self._request_timeout,
                 )
                 async with response:
                     text = await response.text()
@@ -206,15 +208,15 @@ class Transport:
                 await self.clock.sleep(delay)
                 continue
 
-            elapsed = (time.perf_counter() - started) * 1000
-            log.debug(
-                "%s %s -> %d in %.1fms (attempt %d)",
-                route.method,
-                route.path,
-                response.status,
-                elapsed,
-                attempt,
-            )
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "%s %s -> %d in %.1fms (attempt %d)",
+                    route.method,
+                    route.path,
+                    response.status,
+                    (time.perf_counter() - started) * 1000,
+                    attempt,
+                )
             self._observe_limits(limiter, response.headers)
             if response.status < 400:
                 return APIResponse(
@@ -228,17 +230,22 @@ class Transport:
             retry_after = (
                 api_error.retry_after if isinstance(api_error, RateLimitError) else None
             )
+            delay = self._retry_delay(attempt, retry_after)
             if response.status == 429:
-                limiter.pause(retry_after if retry_after is not None else 1.0)
+                # Only this operation waits, and the retry queues for its slot
+                # again like any other call, so waiting callers keep their turn.
+                pause = delay if delay is not None else retry_after
+                if pause is not None:
+                    limiter.pause(pause)
             if not self.retry.should_retry_status(response.status):
                 raise api_error
             if retry_after is not None and retry_after > self.retry.max_retry_after:
                 raise api_error
-            delay = self._retry_delay(attempt, retry_after)
             if delay is None:
                 raise api_error
             self._log_retry(route, attempt, f"HTTP {response.status}", delay)
-            await self.clock.sleep(delay)
+            if response.status != 429:
+                await self.clock.sleep(delay)
 
     async def put_object(
         self,
@@ -353,14 +360,18 @@ class Transport:
             ),
         )
 
-    def _observe_limits(self, limiter: Any, headers: CIMultiDictProxy[str]) -> None:
-        if "X-RateLimit-Remaining" not in headers:
+    def _observe_limits(
+        self, limiter: LimitStrategy, headers: CIMultiDictProxy[str]
+    ) -> None:
+        names = ("X-RateLimit-Limit", "X-RateLimit-Remaining")
+        if not any(name in headers for name in names):
             return
         limit = _header_number(headers, "X-RateLimit-Limit")
         remaining = _header_number(headers, "X-RateLimit-Remaining")
         reset = _header_number(headers, "X-RateLimit-Reset")
         if reset is not None and reset > 1_000_000_000:
-            # An epoch timestamp rather than a number of seconds.
+            # Some servers send the epoch time the window resets rather than
+            # the seconds until then; no window is 30 years long.
             reset = reset - self.clock.time()
         limiter.observe(
             limit=int(limit) if limit is not None else None,
