@@ -9,6 +9,7 @@ never sends the API key and sends the URL exactly as it was issued.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -43,7 +44,13 @@ from postqued_async._models import UploadSlot
 from postqued_async._retry import RetryPolicy, parse_retry_after
 from postqued_async._routes import Route
 
-__all__ = ["APIResponse", "ProgressCallback", "Transport", "redact_url"]
+__all__ = [
+    "APIResponse",
+    "AttemptRecord",
+    "ProgressCallback",
+    "Transport",
+    "redact_url",
+]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +66,29 @@ def redact_url(url: str) -> str:
     parts = urlsplit(url)
     query = "<redacted>" if parts.query else ""
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+@attrs.define
+class AttemptRecord:
+    """What the attempts of one call may have done on the server.
+
+    ``maybe_processed`` turns true once an attempt could have been acted on
+    without the SDK learning the result: it timed out or lost the connection
+    after the request went out, or the server answered 5xx. A caller whose
+    call is not safe to repeat blindly (a publish) reads it when the call
+    fails, to tell "not done" from "unknown".
+    """
+
+    maybe_processed: bool = False
+    attempts: int = 0
+
+
+def _never_sent(exc: BaseException) -> bool:
+    # Only a failure to connect proves the request never left: any later
+    # failure may come after the server read it, or even acted on it.
+    return isinstance(
+        exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError
+    )
 
 
 @attrs.frozen
@@ -163,11 +193,19 @@ class Transport:
         form: Callable[[], aiohttp.FormData] | None = None,
         headers: Mapping[str, str] | None = None,
         max_wait: float | None = None,
+        deadline: float | None = None,
+        record: AttemptRecord | None = None,
     ) -> APIResponse:
         """Send one API call, with rate limits and retries.
 
         ``body`` is JSON already encoded, so every attempt sends the same
         bytes; ``form`` builds a fresh multipart body for each attempt.
+
+        Args:
+            deadline: seconds the whole call may take, rate-limit waits,
+                attempts and backoff included; the last error is raised
+                when the next attempt could not start in time.
+            record: filled in with what the attempts may have done.
 
         Raises:
             APIError: the API answered with an error status (after retries).
@@ -182,11 +220,15 @@ class Transport:
         if body is not None:
             send_headers["Content-Type"] = "application/json"
         send_headers.update(headers or {})
+        record = record if record is not None else AttemptRecord()
+        expires = None if deadline is None else self.clock.monotonic() + deadline
 
         attempt = 0
         while True:
             attempt += 1
-            await limiter.acquire(max_wait=max_wait)
+            record.attempts = attempt
+            await limiter.acquire(max_wait=_within(max_wait, expires, self.clock))
+            timeout = self._attempt_timeout(expires)
             started = time.perf_counter()
             try:
                 response = await session.request(
@@ -195,13 +237,14 @@ class Transport:
                     params=query,
                     data=body if form is None else form(),
                     headers=send_headers,
-                    timeout=self._request_timeout,
+                    timeout=timeout,
                 )
                 async with response:
                     text = await response.text()
             except (aiohttp.ClientError, TimeoutError) as exc:
-                error = self._transport_error(route, exc)
-                delay = self._retry_delay(attempt, None)
+                record.maybe_processed |= not _never_sent(exc)
+                error = self._transport_error(route, exc, timeout.total)
+                delay = self._retry_delay(attempt, None, expires)
                 if delay is None:
                     raise error from None
                 self._log_retry(route, attempt, type(error).__name__, delay)
@@ -227,10 +270,11 @@ class Transport:
                 )
 
             api_error = self._api_error(response.status, response.headers, text)
+            record.maybe_processed |= response.status >= 500
             retry_after = (
                 api_error.retry_after if isinstance(api_error, RateLimitError) else None
             )
-            delay = self._retry_delay(attempt, retry_after)
+            delay = self._retry_delay(attempt, retry_after, expires)
             if response.status == 429:
                 # Only this operation waits, and the retry queues for its slot
                 # again like any other call, so waiting callers keep their turn.
@@ -261,6 +305,11 @@ class Transport:
         ``Content-Length`` (never chunked), the URL byte for byte, and no API
         key. A retry reads the file again from its start.
 
+        There is no cap on the whole upload: a slow one that keeps moving
+        runs to its end. An attempt is cut off only when no bytes went out
+        for ``upload_stall_timeout`` seconds, or storage took that long to
+        answer after the last byte.
+
         Raises:
             StorageError: storage refused the upload (its XML code is kept).
             TransportError: the upload failed to connect or stalled.
@@ -275,29 +324,34 @@ class Transport:
         while True:
             attempt += 1
             started = time.perf_counter()
-            chunks = _file_chunks(path, size, progress)
+            stall = asyncio.timeout(self.upload_stall_timeout)
+            chunks = _file_chunks(path, size, progress, _moved(stall, self))
             try:
-                response = await session.request(
-                    slot.method,
-                    url,
-                    data=chunks,
-                    headers=headers,
-                    # Storage signs the headers it issued: add none of our own.
-                    skip_auto_headers=("Content-Type",),
-                    timeout=aiohttp.ClientTimeout(
-                        total=None,
-                        sock_connect=self.timeout,
-                        sock_read=self.upload_stall_timeout,
-                    ),
-                )
-                async with response:
-                    text = await response.text()
+                async with stall:
+                    response = await session.request(
+                        slot.method,
+                        url,
+                        data=chunks,
+                        headers=headers,
+                        # Storage signs the headers it issued: add none of ours.
+                        skip_auto_headers=("Content-Type",),
+                        timeout=aiohttp.ClientTimeout(
+                            total=None,
+                            sock_connect=self.timeout,
+                            sock_read=self.upload_stall_timeout,
+                        ),
+                    )
+                    async with response:
+                        text = await response.text()
             except (aiohttp.ClientError, TimeoutError) as exc:
                 await chunks.aclose()
                 reason = type(exc).__name__
+                if stall.expired():
+                    reason = f"no progress for {self.upload_stall_timeout:g}s"
                 delay = self._retry_delay(attempt, None)
                 if delay is None:
-                    raise APIConnectionError(
+                    failure = APITimeoutError if stall.expired() else APIConnectionError
+                    raise failure(
                         f"upload of {path.name} to {shown} failed: {reason}"
                     ) from None
                 self._log_retry_upload(shown, attempt, reason, delay)
@@ -324,19 +378,32 @@ class Transport:
             self._log_retry_upload(shown, attempt, f"HTTP {response.status}", delay)
             await self.clock.sleep(delay)
 
-    def _retry_delay(self, attempt: int, retry_after: float | None) -> float | None:
+    def _retry_delay(
+        self, attempt: int, retry_after: float | None, expires: float | None = None
+    ) -> float | None:
         if attempt >= self.retry.attempts:
             return None
         delay = self.retry.backoff(attempt, self._rng)
         if retry_after is not None:
             delay = max(delay, retry_after)
+        if expires is not None and self.clock.monotonic() + delay >= expires:
+            # Waiting would leave no time for another attempt: give up now.
+            return None
         return delay
 
-    def _transport_error(self, route: Route, exc: BaseException) -> TransportError:
-        if isinstance(exc, TimeoutError):
+    def _attempt_timeout(self, expires: float | None) -> aiohttp.ClientTimeout:
+        if expires is None:
+            return self._request_timeout
+        left = expires - self.clock.monotonic()
+        return aiohttp.ClientTimeout(total=max(min(self.timeout, left), 0.001))
+
+    def _transport_error(
+        self, route: Route, exc: BaseException, timeout: float | None
+    ) -> TransportError:
+        if isinstance(exc, TimeoutError) and not _never_sent(exc):
             return APITimeoutError(
-                f"{route} got no answer within {self.timeout:g}s; the server may "
-                "be slow or the network down"
+                f"{route} got no answer within {timeout or self.timeout:g}s; the "
+                "server may be slow or the network down"
             )
         return APIConnectionError(f"{route} failed: {type(exc).__name__}: {exc}")
 
@@ -402,8 +469,34 @@ class Transport:
         )
 
 
+def _within(
+    max_wait: float | None, expires: float | None, clock: Clock
+) -> float | None:
+    """The rate-limit wait allowed, shortened to what the deadline leaves."""
+    if expires is None:
+        return max_wait
+    left = max(expires - clock.monotonic(), 0.0)
+    return left if max_wait is None else min(max_wait, left)
+
+
+def _moved(stall: asyncio.Timeout, transport: Transport) -> Callable[[], None]:
+    """A callback that pushes the stall deadline back on every chunk sent."""
+    loop = asyncio.get_running_loop()
+
+    def moved() -> None:
+        # The watchdog runs on the event loop's clock, as aiohttp's own
+        # socket timeouts do: I/O progress cannot be faked by a test clock.
+        if stall.when() is not None and not stall.expired():
+            stall.reschedule(loop.time() + transport.upload_stall_timeout)
+
+    return moved
+
+
 async def _file_chunks(
-    path: Path, size: int, progress: ProgressCallback | None
+    path: Path,
+    size: int,
+    progress: ProgressCallback | None,
+    moved: Callable[[], None],
 ) -> AsyncGenerator[bytes, None]:
     sent = 0
     file = path.open("rb")
@@ -411,6 +504,8 @@ async def _file_chunks(
         while chunk := await anyio.to_thread.run_sync(file.read, _UPLOAD_CHUNK):
             sent += len(chunk)
             yield chunk
+            # Asked for the next chunk: the previous one went to the socket.
+            moved()
             if progress is not None:
                 progress(sent, size)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -13,16 +14,16 @@ from datetime import UTC, datetime
 import attrs
 
 from postqued_async._errors import (
+    APIError,
     PublishOutcomeUnknownError,
     PublishWaitTimeoutError,
-    ServerError,
     TransportError,
     ValidationError,
 )
 from postqued_async._models import ContentAsset, Publish, structure
 from postqued_async._routes import Routes
 from postqued_async._targets import Target
-from postqued_async._transport import Transport
+from postqued_async._transport import AttemptRecord, Transport
 
 __all__ = ["IDEMPOTENCY_KEY_TTL", "PublishResource", "new_idempotency_key"]
 
@@ -70,6 +71,7 @@ class PublishResource:
         *,
         idempotency_key: str | None = None,
         max_wait: float | None = None,
+        deadline: float | None = None,
     ) -> Publish:
         """Create a publish request: post the content to every target.
 
@@ -84,12 +86,17 @@ class PublishResource:
             idempotency_key: a key of your own (for example, derived from your
                 post's id); a fresh one is made when not given.
             max_wait: the longest to wait for a publish rate-limit slot.
+            deadline: seconds the whole call may take, retries included.
 
         Raises:
             ValidationError: bad input; nothing was sent.
-            PublishOutcomeUnknownError: the request was sent but no answer
-                came back; repeat with ``err.idempotency_key``.
+            PublishOutcomeUnknownError: an attempt may have reached the
+                server but no answer said what became of it (a timeout, a
+                dropped connection or a 5xx); repeat with
+                ``err.idempotency_key``.
             IdempotencyConflictError: the key was used with another body.
+            APIConnectionError: no attempt could connect, so nothing was
+                created; safe to try again.
             APIError: the API refused the request.
         """
         ids = _content_ids(content_ids)
@@ -101,20 +108,43 @@ class PublishResource:
             ensure_ascii=False,
         ).encode()
 
+        record = AttemptRecord()
         try:
             response = await self._transport.request(
                 self._routes.publish_create,
                 body=body,
                 headers={"Idempotency-Key": key},
                 max_wait=max_wait,
+                deadline=deadline,
+                record=record,
             )
-        except (TransportError, ServerError) as exc:
+        except (TransportError, APIError) as exc:
+            if not _outcome_unknown(exc, record):
+                raise
+            log.warning(
+                "publish outcome unknown after %d attempt(s) (%s); repeat with "
+                "idempotency key %s",
+                record.attempts,
+                type(exc).__name__,
+                key,
+            )
             raise PublishOutcomeUnknownError(
                 f"the publish request may or may not have been created ({exc}); "
                 f"repeat it with idempotency_key={key!r} to find out — never with "
                 "a new key, which could post twice",
                 idempotency_key=key,
             ) from exc
+
+        except asyncio.CancelledError:
+            # Cancelled mid-flight: the caller gets CancelledError, but the
+            # key is the only way back to whatever the server did with it.
+            if record.attempts:
+                log.warning(
+                    "publish cancelled after it may have been sent; repeat "
+                    "with idempotency key %s to learn its outcome",
+                    key,
+                )
+            raise
 
         publish = structure(response.body, Publish)
         return attrs.evolve(publish, idempotency_key=key)
@@ -208,6 +238,23 @@ class PublishResource:
                     "request went out before creating a new one"
                 )
         return key
+
+
+def _outcome_unknown(error: Exception, record: AttemptRecord) -> bool:
+    """Whether a failed create may still have created the publish request.
+
+    A 4xx other than 408 or 429 is the server's verdict on this key and
+    body: nothing was created. Anything else (a timeout, a dropped line, a
+    5xx, or running out of attempts on 429 after one of those) leaves the
+    outcome open, unless no attempt ever connected.
+    """
+    if (
+        isinstance(error, APIError)
+        and error.status < 500
+        and error.status not in (408, 429)
+    ):
+        return False
+    return record.maybe_processed
 
 
 def _content_ids(content_ids: Sequence[str | ContentAsset]) -> list[str]:
