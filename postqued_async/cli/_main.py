@@ -59,6 +59,8 @@ EXIT_INTERRUPTED = 130
 
 DEFAULT_REPORT = "campaign-report.json"
 
+_LOG_WIDTH = 160
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``postqued`` command line."""
@@ -185,7 +187,11 @@ async def amain(
     errors: Console | None = None,
 ) -> int:
     """The command, for a running event loop; answer its exit code."""
-    console = console or Console()
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            # A log or a file does not wrap: keep ids whole rather than cut.
+            console = Console(width=_LOG_WIDTH)
     errors = errors or Console(stderr=True)
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)

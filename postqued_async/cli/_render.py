@@ -119,23 +119,22 @@ def summary_table(report: CampaignReport) -> Table:
             f"{totals['posts']} posts sent or published"
         )
     )
-    for column in (
-        "post",
-        "platform",
-        "account",
-        "intent",
-        "scheduled",
-        "status",
-        "publish id",
-    ):
-        table.add_column(column)
+    for column in ("post", "platform", "account", "intent", "when", "status"):
+        table.add_column(column, overflow="fold")
+    # The id is what `postqued status` needs: wrapped, never cut short.
+    table.add_column("publish id", overflow="fold", min_width=12)
     for post in report.posts:
         table.add_row(*_post_cells(post))
     return table
 
 
 def _post_cells(post: PostOutcome) -> tuple[str | Text, ...]:
-    scheduled = post.dispatch_at or ("yes" if post.scheduled else "now")
+    scheduled = "now"
+    if post.dispatch_at:
+        # Seconds are enough to read; the report keeps the milliseconds.
+        scheduled = post.dispatch_at.split(".")[0] + "Z"
+    elif post.scheduled:
+        scheduled = "yes"
     return (
         post.post_id,
         post.platform,
@@ -227,8 +226,12 @@ class CampaignView(CampaignObserver):
         if not self._live_output:
             self.console.print(f"Publishing {len(posts)} posts")
             return
+        # Transient: the summary table replaces it once every post has ended.
         self._live = Live(
-            self._status_table(), console=self.console, refresh_per_second=4
+            self._status_table(),
+            console=self.console,
+            refresh_per_second=4,
+            transient=True,
         )
         self._live.start()
 
@@ -259,8 +262,8 @@ class CampaignView(CampaignObserver):
     def _status_table(self) -> Table:
         waiting = sum("finished" not in post.timings for post in self._posts)
         table = Table(title=f"Publishing: {waiting} of {len(self._posts)} in flight")
-        for column in ("post", "platform", "account", "scheduled", "status"):
-            table.add_column(column)
+        for column in ("post", "platform", "account", "when", "status"):
+            table.add_column(column, overflow="fold")
         for post in self._posts:
             cells = _post_cells(post)
             table.add_row(cells[0], cells[1], cells[2], cells[4], cells[5])
