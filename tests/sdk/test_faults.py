@@ -9,7 +9,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from postqued_async import PostQued, PublishOutcomeUnknownError, RetryPolicy, Target
+from postqued_async import (
+    PostQued,
+    PublishOutcomeUnknownError,
+    RetryPolicy,
+    StorageError,
+    Target,
+)
 from postqued_async.sandbox import FaultPlan, Sandbox
 
 FAST = RetryPolicy(attempts=4, base=0.01, cap=0.02)
@@ -114,3 +120,32 @@ async def test_storage_faults_answer_in_s3_xml(http: aiohttp.ClientSession) -> N
             text = await response.text()
     assert response.status == 503
     assert "<Code>SlowDown</Code>" in text
+
+
+async def test_expired_url_gets_one_fresh_start_then_the_error(
+    sandbox: Sandbox, pq: PostQued, media: Path
+) -> None:
+    sandbox.faults.expire_urls(rate=1.0)
+
+    with pytest.raises(StorageError) as caught:
+        await pq.content.upload(media / "launch-teaser.mp4")
+
+    assert caught.value.code == "AccessDenied"
+    starts = [r for r in sandbox.requests if r.path == "/v1/content/upload"]
+    assert len(starts) == 2
+    assert sandbox.faults.injected["expire"] == 2
+
+
+async def test_an_expired_url_is_replaced_and_the_upload_completes(
+    media: Path,
+) -> None:
+    # Seed 4 expires two of these URLs, never a fresh one right after.
+    plan = FaultPlan(seed=4).expire_urls(rate=0.5)
+    async with (
+        Sandbox(fault_plan=plan) as sb,
+        PostQued(sb.api_key, base_url=sb.url, retry=FAST) as pq,
+    ):
+        videos = [await pq.content.upload(media / "product-loop.mp4") for _ in range(6)]
+
+    assert all(video.status == "ready" for video in videos)
+    assert plan.injected["expire"] == 2

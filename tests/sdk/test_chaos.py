@@ -1,0 +1,142 @@
+"""The proof of exactly-once: 300 publishes through a seeded storm of faults.
+
+The sandbox fails about 10 % of publish calls with 5xx, drops 5 % of the
+connections after the post was created, holds 5 % of the answers back past
+the client's timeout, and throws bursts of 429s; uploads meet 5xx from the
+API and from storage, dropped connections and expired URLs. A careful
+application repeats a publish whose outcome is unknown with the key on the
+error, and that is all it does. The ledger must then hold every post once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+
+import attrs
+
+from postqued_async import (
+    APIError,
+    Limits,
+    PostQued,
+    PublishOutcomeUnknownError,
+    RetryPolicy,
+    Target,
+    TransportError,
+)
+from postqued_async.resources._publish import new_idempotency_key
+from postqued_async.sandbox import FaultPlan, Sandbox
+
+POSTS = 300
+SEED = 20260714
+CLIENT_TIMEOUT = 0.2
+
+
+def chaos_plan() -> FaultPlan:
+    return (
+        FaultPlan(seed=SEED)
+        .random("publish", rate=0.10, status=503)
+        .reset_after_commit("publish", rate=0.05)
+        .delay("publish", CLIENT_TIMEOUT * 1.5, rate=0.05)
+        .rate_limit_storm("publish", count=4, retry_after=0.02, rate=0.02)
+        .random("upload", rate=0.10, status=502)
+        .rate_limit_storm("upload", count=2, retry_after=0.02, rate=0.05)
+        .storage_error("InternalError", 500, rate=0.15)
+        .reset_before_commit("storage", rate=0.05)
+        .expire_urls(rate=0.2)
+    )
+
+
+def created_keys(sandbox: Sandbox) -> set[str]:
+    return {p.idempotency_key for p in sandbox.state.publishes.values()}
+
+
+@attrs.define
+class Tally:
+    first_try: int = 0
+    recovered: int = 0
+    unknown: int = 0
+    failed: int = 0
+    failed_keys: list[str] = attrs.Factory(list)
+    keys_on_errors: set[str] = attrs.Factory(set)
+
+
+async def test_chaos_publishes_every_post_exactly_once(media: Path) -> None:
+    plan = chaos_plan()
+    async with (
+        Sandbox(
+            fault_plan=plan,
+            rate_limits_enabled=False,
+            queue_delay=0.01,
+            processing_delay=0.01,
+        ) as sandbox,
+        PostQued(
+            sandbox.api_key,
+            base_url=sandbox.url,
+            limits=Limits.disabled(),
+            retry=RetryPolicy(attempts=3, base=0.01, cap=0.05, max_retry_after=1.0),
+            timeout=CLIENT_TIMEOUT,
+            upload_stall_timeout=1.0,
+        ) as pq,
+    ):
+        videos = [
+            result.content
+            async for result in pq.content.upload_many(
+                [media / "launch-teaser.mp4", media / "product-loop.mp4"] * 6
+            )
+            if result.content is not None
+        ]
+        assert videos, "every upload failed"
+        account = await pq.accounts.get("creator_one")
+        tally = Tally()
+        slots = asyncio.Semaphore(50)
+
+        async def post(number: int) -> None:
+            video = videos[number % len(videos)]
+            target = Target.tiktok(account, caption=f"chaos post {number}")
+            # The application's own key for this post, kept until it is out.
+            key = new_idempotency_key()
+            async with slots:
+                for round_ in range(10):
+                    try:
+                        await pq.publish.create([video], [target], idempotency_key=key)
+                    except PublishOutcomeUnknownError as unknown:
+                        # The one recovery the SDK asks for: same key, again.
+                        tally.unknown += 1
+                        tally.keys_on_errors.add(unknown.idempotency_key)
+                        continue
+                    except (APIError, TransportError):
+                        # A definite "not created": the server must not have it.
+                        tally.failed += 1
+                        if key in created_keys(sandbox):
+                            tally.failed_keys.append(key)
+                        continue
+                    if round_ == 0:
+                        tally.first_try += 1
+                    else:
+                        tally.recovered += 1
+                    return
+            raise AssertionError(f"post {number} never went through")
+
+        await asyncio.gather(*(post(number) for number in range(POSTS)))
+        await asyncio.sleep(0.1)
+        published = sandbox.ledger.published()
+
+    per_key = sandbox.ledger.count_by_idempotency_key()
+    per_caption = Counter(entry.caption for entry in published)
+    duplicates = sum(count - 1 for count in per_caption.values() if count > 1)
+    print(
+        f"\nchaos: {POSTS} posts, {len(videos)} uploads; first try "
+        f"{tally.first_try}, recovered {tally.recovered}; unknown outcomes "
+        f"{tally.unknown}, definite failures {tally.failed}; ledger "
+        f"{len(published)} published, {len(per_key)} keys, duplicates "
+        f"{duplicates}; faults injected {dict(sorted(plan.injected.items()))}"
+    )
+    assert tally.failed_keys == [], "reported failed, yet created"
+    assert tally.keys_on_errors <= set(per_key), "an unknown error's key is not ours"
+    assert duplicates == 0
+    assert set(per_key.values()) == {1}
+    assert sorted(per_caption) == sorted(f"chaos post {n}" for n in range(POSTS))
+    assert plan.injected["reset_after"] > 0
+    assert plan.injected["delay_after"] > 0
