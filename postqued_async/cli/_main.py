@@ -122,11 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     publish.add_argument("--wait", action="store_true", help="wait for the end")
     publish.add_argument("--timeout", type=float, default=600.0, metavar="S")
+    publish.add_argument("--poll-interval", type=float, default=2.0, metavar="S")
 
     status = commands.add_parser("status", help="show a publish request")
     status.add_argument("publish_id", metavar="PUBLISH_ID")
     status.add_argument("--wait", action="store_true", help="wait for the end")
     status.add_argument("--timeout", type=float, default=600.0, metavar="S")
+    status.add_argument("--poll-interval", type=float, default=2.0, metavar="S")
 
     # The sandbox's own parser reads its options (see ``postqued sandbox -h``).
     commands.add_parser(
@@ -265,22 +267,24 @@ async def _publish(pq: PostQued, args: argparse.Namespace, console: Console) -> 
     if not args.wait:
         console.print(publish_table(publish))
         return EXIT_OK
-    return await _follow(pq, publish.id, args.timeout, console)
+    return await _follow(pq, publish.id, args, console)
 
 
 async def _status(pq: PostQued, args: argparse.Namespace, console: Console) -> int:
     if args.wait:
-        return await _follow(pq, args.publish_id, args.timeout, console)
+        return await _follow(pq, args.publish_id, args, console)
     console.print(publish_table(await pq.publish.get(args.publish_id)))
     return EXIT_OK
 
 
 async def _follow(
-    pq: PostQued, publish_id: str, timeout: float, console: Console
+    pq: PostQued, publish_id: str, args: argparse.Namespace, console: Console
 ) -> int:
     try:
         with console.status(f"waiting for publish {publish_id}"):
-            publish = await pq.publish.wait(publish_id, timeout=timeout)
+            publish = await pq.publish.wait(
+                publish_id, timeout=args.timeout, poll_interval=args.poll_interval
+            )
     except PublishWaitTimeoutError as exc:
         console.print(publish_table(exc.publish))
         raise

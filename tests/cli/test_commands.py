@@ -1,0 +1,168 @@
+"""The ``postqued`` commands, run through their async core against a sandbox."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from cli_helpers import write_manifest
+from conftest import EXAMPLES
+from rich.console import Console
+
+from postqued_async import PostQued, Target
+from postqued_async.cli._main import amain, build_parser
+from postqued_async.sandbox import Sandbox
+
+
+class Run:
+    """One command's exit code and what it wrote to stdout and stderr."""
+
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code = code
+        self.out = out
+        self.err = err
+
+
+async def run(*argv: str) -> Run:
+    out, err = io.StringIO(), io.StringIO()
+    code = await amain(
+        list(argv),
+        console=Console(file=out, width=200),
+        errors=Console(file=err, width=200),
+    )
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+def test_help_lists_every_command() -> None:
+    text = build_parser().format_help()
+
+    for command in ("accounts", "upload", "publish", "status", "sandbox", "campaign"):
+        assert command in text
+
+
+async def test_campaign_run_with_sandbox_writes_report(tmp_path: Path) -> None:
+    image = EXAMPLES / "media/team.jpg"
+    manifest = write_manifest(
+        tmp_path,
+        f"one,{image},Hi,tiktok,creator_one,publish,,",
+        f"two,{image},Hi,tiktok,creator_two,draft,+0.2s,",
+    )
+    report_path = tmp_path / "report.json"
+
+    result = await run(
+        "campaign",
+        "run",
+        str(manifest),
+        "--sandbox",
+        "--report",
+        str(report_path),
+        "--poll-interval",
+        "0.1",
+    )
+
+    assert result.code == 0, result.out + result.err
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert report["ok"] is True
+    assert report["totals"]["succeeded"] == 2
+    assert [post["status"] for post in report["posts"]] == ["published", "sent"]
+    assert report["posts"][1]["scheduled"] is True
+    assert "2 of 2 posts sent or published" in result.out
+
+
+async def test_campaign_run_with_bad_manifest_exits_2(tmp_path: Path) -> None:
+    manifest = write_manifest(
+        tmp_path, "one,nowhere.mp4,Hi,tiktok,creator_one,publish,+1d,"
+    )
+
+    result = await run("campaign", "run", str(manifest), "--sandbox")
+
+    assert result.code == 2
+    assert "campaign.csv line 2 (one), column media" in result.err
+    assert "campaign.csv line 2 (one), column dispatch_at" in result.err
+    assert "Traceback" not in result.err
+    assert not (tmp_path / "campaign-report.json").exists()
+
+
+async def test_accounts_and_status_commands(sb: Sandbox, pq: PostQued) -> None:
+    image = await pq.content.upload(EXAMPLES / "media/team.jpg")
+    account = await pq.accounts.get("creator_one")
+    publish = await pq.publish.create([image], [Target.tiktok(account, "Hi")])
+    server = ("--base-url", sb.url, "--api-key", sb.api_key)
+
+    accounts = await run(*server, "accounts", "--platform", "tiktok")
+    status = await run(
+        *server, "status", publish.id, "--wait", "--poll-interval", "0.05"
+    )
+
+    assert accounts.code == 0
+    assert "creator_one" in accounts.out
+    assert "creator_one_ig" not in accounts.out
+    assert status.code == 0
+    assert "published" in status.out
+    assert sb.api_key not in accounts.out + status.out
+
+
+async def test_upload_then_publish_commands(sb: Sandbox) -> None:
+    server = ("--base-url", sb.url, "--api-key", sb.api_key)
+
+    upload = await run(
+        *server, "upload", str(EXAMPLES / "media/cover.jpg"), "missing.jpg"
+    )
+    content_id = next(
+        line.split("│")[2].strip()
+        for line in upload.out.splitlines()
+        if "cover.jpg" in line and "│" in line
+    )
+    publish = await run(
+        *server,
+        "publish",
+        "--content",
+        content_id,
+        "--account",
+        "creator_two",
+        "--platform",
+        "tiktok",
+        "--caption",
+        "Hi",
+        "--option",
+        "privacyLevel=SELF_ONLY",
+        "--option",
+        "disableComment=true",
+        "--idempotency-key",
+        "cli-test-1",
+        "--wait",
+        "--poll-interval",
+        "0.05",
+    )
+
+    assert upload.code == 1
+    assert "missing.jpg" in upload.out
+    assert "1 of 2 files failed" in upload.out
+    assert publish.code == 0, publish.out + publish.err
+    assert "idempotency key: cli-test-1" in publish.out
+    assert "published" in publish.out
+
+
+async def test_sdk_error_is_one_line_without_the_key(sb: Sandbox) -> None:
+    key = "pq_not_a_real_key_123"
+
+    result = await run("--base-url", sb.url, "--api-key", key, "accounts")
+
+    assert result.code == 1
+    assert result.err.startswith("error: AuthenticationError: 401")
+    assert len(result.err.strip().splitlines()) == 1
+    assert key not in result.err + result.out
+
+
+async def test_missing_key_is_an_input_error(
+    sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("POSTQUED_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+    result = await run("--base-url", sb.url, "accounts")
+
+    assert result.code == 2
+    assert "POSTQUED_API_KEY" in result.err
