@@ -175,9 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``postqued`` command; answer its exit code."""
+    command = build_parser().parse_known_args(argv)[0].command
     try:
         return asyncio.run(amain(argv))
     except KeyboardInterrupt:
+        # Ctrl-C is how a sandbox is meant to stop; anything else was cut short.
+        if command == "sandbox":
+            return EXIT_OK
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
 
