@@ -247,6 +247,11 @@ class SlidingWindowLimiter:
         if remaining is not None:
             remaining = max(remaining, 0)
             reset_at = now + max(reset or 0.0, 0.0)
+            own = self._own_free(now)
+            if not remaining and now < own <= reset_at <= own + _HEADER_RESOLUTION:
+                # Our own log already accounts for the server's count, and a
+                # whole-second header overstates the wait: keep our exact time.
+                reset_at = own
             # Answers can arrive out of order: a stale, looser report must not
             # replace a stricter one that still holds.
             holds = now < self._server_reset_at
@@ -306,23 +311,19 @@ class SlidingWindowLimiter:
         return self._server_remaining is not None and now < self._server_reset_at
 
     def _next_start(self, now: float) -> float:
+        return self._start_after(now, self._own_free(now))
+
+    def _own_free(self, now: float) -> float:
+        # When our own log frees a slot; -inf while it has room.
         self._forget_expired(now)
-        own = -math.inf
-        if len(self._starts) >= self._calls:
-            own = self._starts[-self._calls] + self._hold
-        return self._start_after(now, own)
+        if len(self._starts) < self._calls:
+            return -math.inf
+        return self._starts[-self._calls] + self._hold
 
     def _start_after(self, now: float, own: float) -> float:
-        # ``own`` is when our own log frees a slot (-inf when it has room).
         at = max(now, self._pause.until, own)
         if self._server_limits(now) and not self._server_remaining:
-            # Reset headers come in whole seconds, so they overstate the wait
-            # by up to one. When our own log already blocks, its exact time
-            # wins unless the server asks for clearly longer (another
-            # program using the same key, say).
-            reset_at = self._server_reset_at
-            if own == -math.inf or reset_at > at + _HEADER_RESOLUTION:
-                at = max(at, reset_at)
+            at = max(at, self._server_reset_at)
         return at
 
     def _admit(self, now: float) -> None:

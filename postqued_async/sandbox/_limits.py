@@ -33,15 +33,21 @@ class Decision:
     @property
     def retry_after(self) -> int:
         """Whole seconds to wait, rounded up, for ``Retry-After``."""
-        return max(1, math.ceil(self.reset))
+        return max(1, _whole_seconds(self.reset))
 
     def headers(self) -> dict[str, str]:
         """The ``X-RateLimit-*`` headers describing this decision."""
         return {
             "X-RateLimit-Limit": str(self.limit),
             "X-RateLimit-Remaining": str(self.remaining),
-            "X-RateLimit-Reset": str(math.ceil(self.reset)),
+            "X-RateLimit-Reset": str(_whole_seconds(self.reset)),
         }
+
+
+def _whole_seconds(seconds: float) -> int:
+    # Rounded up, after dropping float noise: 10.1 + 10 - 10.1 is a hair over
+    # 10, and must still be announced as 10, not 11.
+    return math.ceil(round(seconds, 6))
 
 
 class _SlidingLog:
