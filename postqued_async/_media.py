@@ -16,6 +16,7 @@ instead of half-way through an upload:
 from __future__ import annotations
 
 import codecs
+import functools
 import math
 import os
 import pathlib
@@ -134,7 +135,9 @@ class MediaInfo:
     duration_ms: int | None
 
 
-async def probe_media(path: str | os.PathLike[str]) -> MediaInfo:
+async def probe_media(
+    path: str | os.PathLike[str], *, dimensions: bool = True
+) -> MediaInfo:
     """Check a local media file and read its type, size and dimensions.
 
     Does the same as :func:`probe_media_sync` in a worker thread, because
@@ -145,10 +148,14 @@ async def probe_media(path: str | os.PathLike[str]) -> MediaInfo:
         MediaError: The file is missing, unreadable, empty, of a type
             PostQued refuses, too large, or a video that cannot be probed.
     """
-    return await anyio.to_thread.run_sync(probe_media_sync, path)
+    return await anyio.to_thread.run_sync(
+        functools.partial(probe_media_sync, path, dimensions=dimensions)
+    )
 
 
-def probe_media_sync(path: str | os.PathLike[str]) -> MediaInfo:
+def probe_media_sync(
+    path: str | os.PathLike[str], *, dimensions: bool = True
+) -> MediaInfo:
     """Check a local media file and read its type, size and dimensions.
 
     The type is read from the file's content, never from its name. The size
@@ -156,6 +163,9 @@ def probe_media_sync(path: str | os.PathLike[str]) -> MediaInfo:
 
     Args:
         path: The video or image to probe.
+        dimensions: Whether to read width, height and duration. Without, only
+            the type and size are checked and libmediainfo is not asked,
+            for callers who know the dimensions already.
 
     Returns:
         The file's :class:`MediaInfo`.
@@ -180,6 +190,8 @@ def probe_media_sync(path: str | os.PathLike[str]) -> MediaInfo:
         head = file.read(_HEAD_SIZE)
         mime_type = sniff_mime_type(head)
         media_type = _accepted_media_type(media_path, mime_type, size)
+        if not dimensions:
+            return MediaInfo(media_path, media_type, mime_type, size, None, None, None)
 
         file.seek(0)
         tracks = _parse_tracks(file)

@@ -79,13 +79,15 @@ class ContentResource:
         """Upload a video: start, PUT the bytes to storage, complete.
 
         The bytes stream from disk. Width, height and duration are probed from
-        the file unless given.
+        the file unless all three are given; then only its type and size are
+        checked.
 
         Raises:
             MediaError: the file is not a video the API takes; nothing sent.
             APIError, StorageError, TransportError: the upload failed.
         """
-        media = await probe_media(path)
+        known = None not in (width, height, duration_ms)
+        media = await probe_media(path, dimensions=not known)
         if media.media_type != "video":
             raise MediaError(
                 f"{media.path}: is an image ({media.mime_type}), not a video; "
