@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
 HEADER = "post_id,media,caption,platform,account,intent,dispatch_at,options"
 
 

@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from cli_helpers import EXAMPLES
 
 from postqued_async import Limits, PostQued
 from postqued_async.sandbox import Sandbox
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture

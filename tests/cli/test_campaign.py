@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli_helpers import write_manifest
-from conftest import EXAMPLES
+from cli_helpers import EXAMPLES, write_manifest
 
 from postqued_async import PostQued
 from postqued_async.cli import (

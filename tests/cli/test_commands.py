@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import write_manifest
-from conftest import EXAMPLES
+from cli_helpers import EXAMPLES, write_manifest
 from rich.console import Console
 
 from postqued_async import PostQued, Target

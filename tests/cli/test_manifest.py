@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cli_helpers import write_manifest
-from conftest import EXAMPLES
+from cli_helpers import EXAMPLES, write_manifest
 
 from postqued_async import PostQued
 from postqued_async.cli import ManifestError, read_manifest, run_campaign
