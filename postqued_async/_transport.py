@@ -479,15 +479,27 @@ def _within(
     return left if max_wait is None else min(max_wait, left)
 
 
-def _moved(stall: asyncio.Timeout, transport: Transport) -> Callable[[], None]:
-    """A callback that pushes the stall deadline back on every chunk sent."""
-    loop = asyncio.get_running_loop()
+def _moved(stall: asyncio.Timeout, transport: Transport) -> Callable[[bool], None]:
+    """A callback that pushes the stall deadline back on every chunk sent.
 
-    def moved() -> None:
+    The last chunk is handed to the socket before storage has read it: the
+    system's send buffer still holds up to a few MiB. So after it, storage
+    gets as long to answer as handing the body over took, or the stall
+    timeout if longer, since a link that slow drains its buffer that slowly.
+    """
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    def moved(done: bool) -> None:
         # The watchdog runs on the event loop's clock, as aiohttp's own
         # socket timeouts do: I/O progress cannot be faked by a test clock.
-        if stall.when() is not None and not stall.expired():
-            stall.reschedule(loop.time() + transport.upload_stall_timeout)
+        if stall.when() is None or stall.expired():
+            return
+        now = loop.time()
+        wait = transport.upload_stall_timeout
+        if done:
+            wait = max(wait, now - started)
+        stall.reschedule(now + wait)
 
     return moved
 
@@ -496,7 +508,7 @@ async def _file_chunks(
     path: Path,
     size: int,
     progress: ProgressCallback | None,
-    moved: Callable[[], None],
+    moved: Callable[[bool], None],
 ) -> AsyncGenerator[bytes, None]:
     sent = 0
     file = path.open("rb")
@@ -505,7 +517,7 @@ async def _file_chunks(
             sent += len(chunk)
             yield chunk
             # Asked for the next chunk: the previous one went to the socket.
-            moved()
+            moved(sent >= size)
             if progress is not None:
                 progress(sent, size)
     finally:
