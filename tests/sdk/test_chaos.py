@@ -11,10 +11,12 @@ error, and that is all it does. The ledger must then hold every post once.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import Counter
 from pathlib import Path
 
 import attrs
+import pytest
 
 from postqued_async import (
     APIError,
@@ -140,3 +142,70 @@ async def test_chaos_publishes_every_post_exactly_once(media: Path) -> None:
     assert sorted(per_caption) == sorted(f"chaos post {n}" for n in range(POSTS))
     assert plan.injected["reset_after"] > 0
     assert plan.injected["delay_after"] > 0
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc")
+async def test_thousands_of_faulty_calls_leak_no_connection() -> None:
+    plan = (
+        FaultPlan(seed=SEED)
+        .random("read", rate=0.1, status=503)
+        .reset_before_commit("read", rate=0.05)
+        .reset_after_commit("read", rate=0.05)
+        .delay("read", CLIENT_TIMEOUT * 1.5, rate=0.03)
+    )
+    async with Sandbox(fault_plan=plan, rate_limits_enabled=False) as sandbox:
+        before = open_fds()
+        outcomes: Counter[str] = Counter()
+        async with PostQued(
+            sandbox.api_key,
+            base_url=sandbox.url,
+            limits=Limits.disabled(),
+            retry=RetryPolicy(attempts=2, base=0.005, cap=0.01),
+            timeout=CLIENT_TIMEOUT,
+        ) as pq:
+
+            async def read(number: int) -> None:
+                try:
+                    # Every seventh caller gives up early: a cancellation.
+                    limit = 0.01 if number % 7 == 0 else None
+                    await asyncio.wait_for(pq.accounts.list(), timeout=limit)
+                except TimeoutError:
+                    outcomes["cancelled"] += 1
+                except (APIError, TransportError) as error:
+                    outcomes[type(error).__name__] += 1
+                else:
+                    outcomes["ok"] += 1
+
+            for start in range(0, 2000, 250):
+                await asyncio.gather(*(read(n) for n in range(start, start + 250)))
+        await asyncio.sleep(0.05)
+        after = open_fds()
+
+    print(f"\nleak check: 2000 reads {dict(outcomes)}; fds {before} -> {after}")
+    assert outcomes["ok"] > 1000
+    assert after <= before
+
+
+async def test_cancelled_upload_batch_leaves_no_file_or_connection_open(
+    media: Path,
+) -> None:
+    plan = FaultPlan().slow_storage(64 * 1024)
+    async with Sandbox(fault_plan=plan) as sandbox:
+        before = open_fds()
+        async with PostQued(sandbox.api_key, base_url=sandbox.url) as pq:
+            files = [media / "launch-teaser.mp4", media / "product-loop.mp4"] * 4
+            batch = asyncio.ensure_future(pq.content.upload_all(files, concurrency=4))
+            await asyncio.sleep(0.3)
+            batch.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await batch
+        await asyncio.sleep(0.05)
+        after = open_fds()
+        finished = [c for c in sandbox.state.contents.values() if c.status == "ready"]
+
+    assert after <= before
+    assert finished == []
