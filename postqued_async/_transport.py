@@ -240,7 +240,8 @@ class Transport:
                     timeout=timeout,
                 )
                 async with response:
-                    text = await response.text()
+                    # JSON is UTF-8 (RFC 8259): no charset sniffing per answer.
+                    text = await response.text(encoding="utf-8", errors="replace")
             except (aiohttp.ClientError, TimeoutError) as exc:
                 record.maybe_processed |= not _never_sent(exc)
                 error = self._transport_error(route, exc, timeout.total)
@@ -430,8 +431,10 @@ class Transport:
     def _observe_limits(
         self, limiter: LimitStrategy, headers: CIMultiDictProxy[str]
     ) -> None:
-        names = ("X-RateLimit-Limit", "X-RateLimit-Remaining")
-        if not any(name in headers for name in names):
+        if (
+            "X-RateLimit-Limit" not in headers
+            and "X-RateLimit-Remaining" not in headers
+        ):
             return
         limit = _header_number(headers, "X-RateLimit-Limit")
         remaining = _header_number(headers, "X-RateLimit-Remaining")
