@@ -45,6 +45,7 @@ from postqued_async._errors import (
     StorageError,
     SubscriptionRequiredError,
     TransportError,
+    UnexpectedResponseError,
     ValidationError,
 )
 from postqued_async._limits import Limits, LimitSet, LimitStatus, RateLimit
@@ -110,6 +111,7 @@ __all__ = [
     "TargetStatus",
     "TikTokOptions",
     "TransportError",
+    "UnexpectedResponseError",
     "UploadResult",
     "ValidationError",
     "__version__",

@@ -15,6 +15,7 @@
     │   └── APITimeoutError           no answer within the timeout
     ├── PublishOutcomeUnknownError    a publish may or may not have been created
     ├── StorageError                  the presigned storage refused an upload
+    ├── UnexpectedResponseError       an answer this SDK version cannot read
     └── APIError                      the API answered with an error status
         ├── BadRequestError           400
         │   └── MissingIdempotencyKeyError
@@ -60,6 +61,7 @@ __all__ = [
     "StorageError",
     "SubscriptionRequiredError",
     "TransportError",
+    "UnexpectedResponseError",
     "ValidationError",
     "error_for_status",
 ]
@@ -161,6 +163,10 @@ class StorageError(PostQuedError):
         self.status = status
         self.code = code
         self.request_id = request_id
+
+
+class UnexpectedResponseError(PostQuedError):
+    """A successful answer that does not have the shape the SDK expects."""
 
 
 class APIError(PostQuedError):

@@ -22,6 +22,7 @@ from postqued_async._enums import (
     PublishStatus,
     TargetStatus,
 )
+from postqued_async._errors import UnexpectedResponseError
 
 __all__ = [
     "ContentAsset",
@@ -169,5 +170,17 @@ converter.register_structure_hook(Publish, _structure_publish)
 
 
 def structure(payload: Any, cls: type[T]) -> T:
-    """Turn a wire payload into a model, ignoring fields added later."""
-    return converter.structure(payload, cls)
+    """Turn a wire payload into a model, ignoring fields added later.
+
+    Raises:
+        UnexpectedResponseError: the payload lacks a field the model needs
+            or holds a value of the wrong kind.
+    """
+    try:
+        return converter.structure(payload, cls)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UnexpectedResponseError(
+            f"the API answered with a {cls.__name__} this SDK cannot read "
+            f"({type(exc).__name__}: {exc}); upgrade postqued-async, or report "
+            "it with the request id"
+        ) from exc

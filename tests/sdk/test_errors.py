@@ -99,3 +99,11 @@ async def test_missing_idempotency_key_is_its_own_error(pq: PostQued) -> None:
         )
 
     assert caught.value.status == 400
+
+
+def test_an_answer_missing_required_fields_is_a_typed_error() -> None:
+    from postqued_async import Publish, UnexpectedResponseError
+    from postqued_async._models import structure
+
+    with pytest.raises(UnexpectedResponseError, match="Publish"):
+        structure({"status": "pending"}, Publish)
