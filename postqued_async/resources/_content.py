@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import math
 import os
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 import aiohttp
@@ -27,17 +28,22 @@ log = logging.getLogger(__name__)
 
 StrPath = str | os.PathLike[str]
 
+BatchProgressCallback = Callable[[Path, int, int], None]
+"""Called as ``progress(path, bytes_sent, total_bytes)`` during a batch."""
+
 
 @attrs.frozen
 class UploadResult:
     """How one file of :meth:`ContentResource.upload_many` went.
 
-    Exactly one of ``content`` and ``error`` is set.
+    Exactly one of ``content`` and ``error`` is set; ``index`` is the
+    file's position in the paths given.
     """
 
     path: Path
     content: ContentAsset | None = None
     error: Exception | None = None
+    index: int = 0
 
     @property
     def ok(self) -> bool:
@@ -128,7 +134,11 @@ class ContentResource:
         return await self._upload_image(media, progress=progress)
 
     async def upload_many(
-        self, paths: Iterable[StrPath], *, concurrency: int = 4
+        self,
+        paths: Iterable[StrPath],
+        *,
+        concurrency: int = 4,
+        progress: BatchProgressCallback | None = None,
     ) -> AsyncIterator[UploadResult]:
         """Upload many files at once, yielding each result as it finishes.
 
@@ -138,6 +148,8 @@ class ContentResource:
         Args:
             paths: the files, videos and images mixed.
             concurrency: how many uploads run at the same time.
+            progress: called as ``progress(path, bytes_sent, total_bytes)``
+                while each file goes.
         """
         if isinstance(concurrency, bool) or not isinstance(concurrency, int):
             raise ValidationError(f"concurrency must be an int, not {concurrency!r}")
@@ -148,7 +160,9 @@ class ContentResource:
 
         # The task group runs in a task of its own: an async generator must
         # not yield from inside a task group it opened.
-        runner = asyncio.ensure_future(self._run_uploads(files, concurrency, send))
+        runner = asyncio.ensure_future(
+            self._run_uploads(files, concurrency, send, progress)
+        )
         try:
             async with receive:
                 async for result in receive:
@@ -159,15 +173,20 @@ class ContentResource:
             await asyncio.gather(runner, return_exceptions=True)
 
     async def upload_all(
-        self, paths: Iterable[StrPath], *, concurrency: int = 4
+        self,
+        paths: Iterable[StrPath],
+        *,
+        concurrency: int = 4,
+        progress: BatchProgressCallback | None = None,
     ) -> list[UploadResult]:
         """Upload many files; return every result, in the order given."""
-        files = [Path(path) for path in paths]
-        results = {
-            result.path: result
-            async for result in self.upload_many(files, concurrency=concurrency)
-        }
-        return [results[path] for path in files]
+        results = [
+            result
+            async for result in self.upload_many(
+                paths, concurrency=concurrency, progress=progress
+            )
+        ]
+        return sorted(results, key=lambda result: result.index)
 
     async def delete(self, content_id: str) -> None:
         """Delete uploaded content.
@@ -186,22 +205,26 @@ class ContentResource:
         files: list[Path],
         concurrency: int,
         send: MemoryObjectSendStream[UploadResult],
+        progress: BatchProgressCallback | None,
     ) -> None:
         slots = anyio.Semaphore(concurrency)
 
-        async def upload_one(path: Path) -> None:
+        async def upload_one(index: int, path: Path) -> None:
+            file_progress = None
+            if progress is not None:
+                file_progress = functools.partial(progress, path)
             async with slots:
                 try:
-                    content = await self.upload(path)
+                    content = await self.upload(path, progress=file_progress)
                 except Exception as exc:
                     log.info("upload of %s failed: %s", path.name, exc)
-                    await send.send(UploadResult(path, error=exc))
+                    await send.send(UploadResult(path, error=exc, index=index))
                 else:
-                    await send.send(UploadResult(path, content=content))
+                    await send.send(UploadResult(path, content=content, index=index))
 
         async with send, anyio.create_task_group() as group:
-            for path in files:
-                group.start_soon(upload_one, path)
+            for index, path in enumerate(files):
+                group.start_soon(upload_one, index, path)
 
     async def _upload_presigned(
         self, media: MediaInfo, *, progress: ProgressCallback | None

@@ -8,7 +8,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import attrs
@@ -84,7 +84,10 @@ class PublishResource:
                 carousel.
             targets: 1 to 10 :class:`Target` objects.
             idempotency_key: a key of your own (for example, derived from your
-                post's id); a fresh one is made when not given.
+                post's id); a fresh one is made when not given. With a key of
+                your own, a dispatch time up to 24 h past is let through, so
+                a request made before that time can be repeated byte for byte;
+                the API answers with the original or refuses a new one.
             max_wait: the longest to wait for a publish rate-limit slot.
             deadline: seconds the whole call may take, retries included.
 
@@ -100,7 +103,7 @@ class PublishResource:
             APIError: the API refused the request.
         """
         ids = _content_ids(content_ids)
-        checked = self._targets(targets)
+        checked = self._targets(targets, repeat=idempotency_key is not None)
         key = self._idempotency_key(idempotency_key)
         body = json.dumps(
             {"contentIds": ids, "targets": [target.to_wire() for target in checked]},
@@ -168,12 +171,20 @@ class PublishResource:
         *,
         timeout: float = 600.0,
         poll_interval: float = 2.0,
+        on_update: Callable[[Publish], None] | None = None,
     ) -> Publish:
         """Poll until every target is terminal; return the final request.
 
         Each poll is a read and waits for a read slot like any other. While
         every open target is scheduled for later, polling pauses until the
         earliest dispatch time.
+
+        Args:
+            publish_id: the publish request to follow.
+            timeout: seconds to wait in all.
+            poll_interval: seconds between polls.
+            on_update: called with the request after every poll, to show
+                progress.
 
         Raises:
             PublishWaitTimeoutError: still in flight after ``timeout``
@@ -183,6 +194,8 @@ class PublishResource:
         deadline = clock.monotonic() + timeout
         while True:
             publish = await self.get(publish_id)
+            if on_update is not None:
+                on_update(publish)
             if publish.is_terminal:
                 return publish
             remaining = deadline - clock.monotonic()
@@ -196,7 +209,7 @@ class PublishResource:
             delay = max(poll_interval, _until_earliest_dispatch(publish, clock.time()))
             await clock.sleep(min(delay, remaining))
 
-    def _targets(self, targets: Sequence[Target]) -> list[Target]:
+    def _targets(self, targets: Sequence[Target], *, repeat: bool) -> list[Target]:
         if isinstance(targets, Target):
             targets = [targets]
         checked = list(targets)
@@ -206,13 +219,19 @@ class PublishResource:
                 f"{len(checked)}; split it into several requests"
             )
         now = self._transport.clock.time()
+        # A repeat of an earlier create must send the same dispatch time, now
+        # past; the API still knows the key for 24 h.
+        earliest = now - IDEMPOTENCY_KEY_TTL if repeat else now
         for index, target in enumerate(checked):
             if not isinstance(target, Target):
                 raise ValidationError(
                     f"targets[{index}] is a {type(target).__name__}; build it with "
                     "Target.tiktok(...) or Target.for_platform(...)"
                 )
-            if target.dispatch_at is not None and target.dispatch_at.timestamp() <= now:
+            if (
+                target.dispatch_at is not None
+                and target.dispatch_at.timestamp() <= earliest
+            ):
                 raise ValidationError(
                     f"targets[{index}].dispatch_at "
                     f"{target.dispatch_at.astimezone(UTC).isoformat()} is in the "

@@ -179,3 +179,20 @@ async def test_delete_removes_content(
 
     assert sandbox.requests[-1].method == "DELETE"
     assert sandbox.requests[-1].status < 300
+
+
+async def test_batch_progress_reports_each_file_and_keeps_duplicates(
+    pq: PostQued, media: Path
+) -> None:
+    paths = [media / "product-loop.mp4", media / "team.jpg", media / "team.jpg"]
+    finished: dict[Path, int] = {}
+
+    def progress(path: Path, sent: int, total: int) -> None:
+        assert sent <= total
+        finished[path] = sent
+
+    results = await pq.content.upload_all(paths, concurrency=2, progress=progress)
+
+    assert [result.index for result in results] == [0, 1, 2]
+    assert results[1].content != results[2].content
+    assert finished == {path: path.stat().st_size for path in paths}

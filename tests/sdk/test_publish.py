@@ -249,3 +249,40 @@ async def test_the_body_is_the_same_bytes_on_every_call(
 
     assert first.id == second.id
     assert json.dumps(first.targets[0].options) == json.dumps(second.targets[0].options)
+
+
+async def test_wait_reports_every_poll(
+    pq: PostQued, video: ContentAsset, account: PlatformAccount
+) -> None:
+    publish = await pq.publish.create([video], [Target.tiktok(account, "watch")])
+    seen: list[PublishStatus] = []
+
+    final = await pq.publish.wait(
+        publish.id, poll_interval=0.01, on_update=lambda p: seen.append(p.status)
+    )
+
+    assert seen
+    assert seen[-1] is final.status
+
+
+async def test_repeat_after_the_dispatch_time_replays_the_original(
+    media: Path,
+) -> None:
+    clock = FakeClock(start=datetime(2026, 6, 1, tzinfo=UTC).timestamp())
+    async with (
+        Sandbox(clock=clock) as sandbox,
+        PostQued(sandbox.api_key, base_url=sandbox.url, clock=clock) as pq,
+    ):
+        video = await pq.content.upload(media / "product-loop.mp4")
+        account = await pq.accounts.get("creator_one")
+        soon = datetime(2026, 6, 1, 0, 10, tzinfo=UTC)
+        targets = [Target.tiktok(account, "soon", dispatch_at=soon)]
+        first = await pq.publish.create([video], targets, idempotency_key="again")
+        await clock.advance(3600)
+
+        again = await pq.publish.create([video], targets, idempotency_key="again")
+        with pytest.raises(ValidationError, match="in the past"):
+            await pq.publish.create([video], targets)
+
+    assert again.id == first.id
+    assert sandbox.ledger.count_by_idempotency_key() == {"again": 1}
