@@ -469,6 +469,7 @@ class _CampaignRun:
                 outcome.publish_id,
                 timeout=self.timeout,
                 poll_interval=self.poll_interval,
+                on_update=lambda publish: self._polled(outcome, publish),
             )
             outcome.record(final)
         except PublishWaitTimeoutError as exc:
@@ -482,6 +483,10 @@ class _CampaignRun:
             if outcome.status == "pending":
                 outcome.status = "not_sent"
         outcome.timings["finished"] = self._elapsed()
+        self.observer.post_changed(outcome)
+
+    def _polled(self, outcome: PostOutcome, publish: Publish) -> None:
+        outcome.record(publish)
         self.observer.post_changed(outcome)
 
     async def _create(
@@ -553,38 +558,32 @@ async def upload_files(
 ) -> dict[Path, UploadOutcome]:
     """Upload files at the same time, each once; a failure stops no other.
 
-    Unlike ``pq.content.upload_many`` this reports each file's bytes as they
-    go, which is what a progress bar needs.
-
     Returns:
         Each file's outcome, in the order given.
     """
     observer = observer or CampaignObserver()
     observer.uploads_started(files)
-    slots = anyio.Semaphore(concurrency)
     uploads = {path: UploadOutcome(path) for path in files}
+    began: dict[Path, float] = {}
 
-    async def upload(outcome: UploadOutcome) -> None:
-        def progress(sent: int, total: int) -> None:
-            observer.upload_progress(outcome.path, sent, total)
+    def progress(path: Path, sent: int, total: int) -> None:
+        began.setdefault(path, time.monotonic())
+        observer.upload_progress(path, sent, total)
 
-        async with slots:
-            began = time.monotonic()
-            try:
-                content = await client.content.upload(outcome.path, progress=progress)
-            except PostQuedError as exc:
-                log.info("upload of %s failed: %s", outcome.path.name, exc)
-                outcome.error = str(exc)
-            else:
-                outcome.content_id = content.id
-            outcome.seconds = round(time.monotonic() - began, 3)
-            observer.upload_finished(outcome)
-
-    # The SDK's limiter paces the calls; the semaphore only bounds how many
+    # The SDK's limiter paces the calls; concurrency only bounds how many
     # files and connections are open at once.
-    async with anyio.create_task_group() as group:
-        for outcome in uploads.values():
-            group.start_soon(upload, outcome)
+    started = time.monotonic()
+    async for result in client.content.upload_many(
+        files, concurrency=concurrency, progress=progress
+    ):
+        outcome = uploads[result.path]
+        if result.content is not None:
+            outcome.content_id = result.content.id
+        else:
+            log.info("upload of %s failed: %s", result.path.name, result.error)
+            outcome.error = str(result.error)
+        outcome.seconds = round(time.monotonic() - began.get(result.path, started), 3)
+        observer.upload_finished(outcome)
     return uploads
 
 
