@@ -336,10 +336,11 @@ class Transport:
                         headers=headers,
                         # Storage signs the headers it issued: add none of ours.
                         skip_auto_headers=("Content-Type",),
+                        # No read timeout: while storage drains the socket's
+                        # buffer it sends nothing back, yet the upload moves.
+                        # The stall watchdog covers a storage that went quiet.
                         timeout=aiohttp.ClientTimeout(
-                            total=None,
-                            sock_connect=self.timeout,
-                            sock_read=self.upload_stall_timeout,
+                            total=None, sock_connect=self.timeout
                         ),
                     )
                     async with response:
