@@ -29,6 +29,7 @@ unit: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/limits.py
 	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/upload_memory.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
