@@ -26,6 +26,10 @@ BASE_URL_VARIABLE = "POSTQUED_BASE_URL"
 
 _ROUTES: Mapping[str, Routes] = {"v1": V1}
 
+# One clock for every client that does not bring its own: limits are shared
+# per key *and clock*, so a clock per client would share nothing.
+_SYSTEM_CLOCK = SystemClock()
+
 
 def _setting(name: str) -> str | None:
     # The real environment wins; a .env file in the working directory only
@@ -103,11 +107,11 @@ class PostQued:
                 f"unknown api_version {api_version!r}; this SDK speaks "
                 f"{', '.join(_ROUTES)}"
             )
-        clock = clock or SystemClock()
+        clock = clock or _SYSTEM_CLOCK
         if isinstance(limits, LimitSet):
             limit_set = limits
         else:
-            limit_set = shared_limits(key, limits or Limits(), clock)
+            limit_set = shared_limits(key, limits or Limits(), clock, rng=rng)
 
         self.api_version = api_version
         self._transport = Transport(

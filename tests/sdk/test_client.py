@@ -128,3 +128,18 @@ async def test_limits_show_calls_left_after_use(pq: PostQued) -> None:
     assert before is not None
     assert pq.limits["read"].remaining == before - 1
     assert pq.limits["publish"].next_slot_in == 0.0
+
+
+async def test_clients_of_one_key_share_limits_without_a_shared_clock(
+    sandbox: Sandbox,
+) -> None:
+    other_key = sandbox.issue_key()
+    async with (
+        PostQued(sandbox.api_key, base_url=sandbox.url) as first,
+        PostQued(sandbox.api_key, base_url=sandbox.url) as second,
+        PostQued(other_key, base_url=sandbox.url) as other,
+    ):
+        await first.accounts.list()
+
+        assert second.limits["read"].remaining == first.limits["read"].remaining
+        assert other.limits["read"].remaining == (first.limits["read"].limit or 0)
