@@ -41,18 +41,26 @@ def _setting(name: str) -> str | None:
 
 
 def _resolve_api_key(api_key: str | None) -> str:
-    key = api_key if api_key is not None else _setting(API_KEY_VARIABLE)
-    if not key:
+    if api_key is not None:
+        key, source = api_key, "the api_key argument"
+    else:
+        key = _setting(API_KEY_VARIABLE) or ""
+        source = API_KEY_VARIABLE
+    if not isinstance(key, str) or not key.strip():
         raise ConfigurationError(
             "no PostQued API key: pass PostQued(api_key='pq_...') or set "
             f"{API_KEY_VARIABLE} (in the environment or a .env file)"
         )
-    if not isinstance(key, str) or not key.startswith("pq_"):
+    key = key.strip()
+    printable = all("!" <= char <= "~" for char in key)
+    if not key.startswith("pq_") or len(key) < 4 or not printable:
+        # Never echo the key: a wrong one may well be another service's secret.
         raise ConfigurationError(
-            "the API key does not look like a PostQued key (they start with "
-            "'pq_'); copy it again from the PostQued dashboard"
+            f"the API key from {source} does not look like a PostQued key "
+            "(pq_ followed by letters and digits); copy it again from the "
+            "PostQued dashboard"
         )
-    return key.strip()
+    return key
 
 
 class PostQued:

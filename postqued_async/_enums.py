@@ -8,7 +8,9 @@ written today keeps working when the API grows.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
+
+from postqued_async._errors import ValidationError
 
 __all__ = [
     "ContentStatus",
@@ -37,7 +39,27 @@ class OpenEnum(StrEnum):
     @property
     def is_known(self) -> bool:
         """Whether this SDK version knows the value."""
-        return self._name_ in type(self).__members__
+        # Pseudo-members made by _missing_ never enter the value map.
+        return type(self)._value2member_map_.get(self._value_) is self
+
+    @classmethod
+    def parse(cls, value: object, what: str) -> Self:
+        """The known member ``value`` names, ignoring letter case.
+
+        For input from people: ``"TikTok"`` is :attr:`Platform.TIKTOK`.
+
+        Raises:
+            ValidationError: no known member has that value.
+        """
+        if isinstance(value, cls) and value.is_known:
+            return value
+        if isinstance(value, str):
+            folded = value.strip().casefold()
+            for member in cls:
+                if member.value.casefold() == folded:
+                    return member
+        choices = ", ".join(member.value for member in cls)
+        raise ValidationError(f"unknown {what} {value!r}; use one of: {choices}")
 
 
 class Platform(OpenEnum):

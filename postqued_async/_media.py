@@ -54,11 +54,13 @@ ALLOWED_MIME_TYPES: Final[tuple[str, ...]] = (
 )
 """The content types PostQued accepts, in the order the API lists them."""
 
-MAX_IMAGE_SIZE: Final = 20 * 1024 * 1024
-"""The largest image PostQued accepts, in bytes."""
+# The API says "20 MB" and "4 GB" without saying which megabyte; the decimal
+# reading is the smaller, so a file that passes here passes either way.
+MAX_IMAGE_SIZE: Final = 20 * 1000**2
+"""The largest image PostQued accepts, in bytes (20 MB)."""
 
-MAX_VIDEO_SIZE: Final = 4 * 1024**3
-"""The largest video PostQued accepts, in bytes."""
+MAX_VIDEO_SIZE: Final = 4 * 1000**3
+"""The largest video PostQued accepts, in bytes (4 GB)."""
 
 # Every signature below fits in this many bytes, including the EBML DocType
 # that tells WebM apart from other Matroska files.
@@ -175,6 +177,8 @@ def probe_media_sync(
             PostQued refuses, too large, or a video whose width, height or
             duration cannot be read.
     """
+    if not isinstance(path, str | os.PathLike) or not str(path):
+        raise MediaError(f"expected the path of a media file, not {path!r}")
     media_path = pathlib.Path(path)
     size = _regular_file_size(media_path)
 
@@ -322,8 +326,7 @@ def _accepted_media_type(path: pathlib.Path, mime_type: str, size: int) -> Media
 
 
 def _megabytes(size: int) -> str:
-    # The limits are binary (20 * 1024 * 1024), so the message is too.
-    return f"{size / 1024**2:,.1f} MB"
+    return f"{size / 1000**2:,.1f} MB"
 
 
 def _parse_tracks(file: BinaryIO) -> pymediainfo.MediaInfo:

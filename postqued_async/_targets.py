@@ -22,27 +22,15 @@ from postqued_async._enums import Intent, Platform, PrivacyLevel
 from postqued_async._errors import ValidationError
 from postqued_async._models import PlatformAccount
 
-__all__ = ["MAX_CAPTION_LENGTH", "Target", "TikTokOptions"]
+__all__ = ["MAX_CAPTION_LENGTH", "Target", "TikTokOptions", "caption_length"]
 
 MAX_CAPTION_LENGTH = 63_206
-
-
-def _known(enum: type[Any], value: Any, what: str) -> Any:
-    try:
-        member = enum(value)
-    except ValueError:
-        member = None
-    if member is None or not member.is_known:
-        choices = ", ".join(m.value for m in enum)
-        raise ValidationError(f"unknown {what} {value!r}; use one of: {choices}")
-    return member
 
 
 def _privacy_level(value: PrivacyLevel | str | None) -> PrivacyLevel | None:
     if value is None:
         return None
-    level: PrivacyLevel = _known(PrivacyLevel, value, "TikTok privacy level")
-    return level
+    return PrivacyLevel.parse(value, "TikTok privacy level")
 
 
 def _optional_bool(name: str) -> Any:
@@ -134,13 +122,11 @@ class TikTokOptions:
 
 
 def _platform(value: Platform | str) -> Platform:
-    platform: Platform = _known(Platform, value, "platform")
-    return platform
+    return Platform.parse(value, "platform")
 
 
 def _intent(value: Intent | str) -> Intent:
-    intent: Intent = _known(Intent, value, "intent")
-    return intent
+    return Intent.parse(value, "intent")
 
 
 def _account_id(value: PlatformAccount | str) -> str:
@@ -154,17 +140,39 @@ def _account_id(value: PlatformAccount | str) -> str:
     return value
 
 
+def _check_account(platform: Platform, account: PlatformAccount | str) -> None:
+    if not isinstance(account, PlatformAccount) or not account.platform.is_known:
+        return
+    if account.platform is not platform:
+        raise ValidationError(
+            f"account {account.username!r} is a {account.platform.value} account, "
+            f"not {platform.value}; find the {platform.value} one with "
+            f"pq.accounts.get({account.username!r}, platform={platform.value!r})"
+        )
+
+
 def _caption(value: str) -> str:
     if not isinstance(value, str):
         raise ValidationError(f"caption must be a string, not {type(value).__name__}")
     if not value.strip():
         raise ValidationError("caption is empty; write the text of the post")
-    if len(value) > MAX_CAPTION_LENGTH:
+    length = caption_length(value)
+    if length > MAX_CAPTION_LENGTH:
         raise ValidationError(
-            f"caption has {len(value):,} characters; the API accepts at most "
-            f"{MAX_CAPTION_LENGTH:,}: shorten it"
+            f"caption is {length:,} characters long as the API counts them "
+            f"(emoji count twice); it accepts at most {MAX_CAPTION_LENGTH:,}: "
+            "shorten it"
         )
     return value
+
+
+def caption_length(caption: str) -> int:
+    """A caption's length as the API counts it: in UTF-16 code units.
+
+    Web services count a string's length the way JavaScript does, so a
+    character outside the Basic Multilingual Plane (most emoji) counts twice.
+    """
+    return len(caption.encode("utf-16-le")) // 2
 
 
 def _dispatch_at(value: datetime | None) -> datetime | None:
@@ -201,6 +209,13 @@ class Target:
     options: TikTokOptions | Mapping[str, Any] | None = None
 
     def __attrs_post_init__(self) -> None:
+        if self.options is not None and not isinstance(
+            self.options, TikTokOptions | Mapping
+        ):
+            raise ValidationError(
+                f"options must be a mapping of the API's option names, not "
+                f"{type(self.options).__name__}"
+            )
         if self.platform is Platform.TIKTOK and isinstance(self.options, Mapping):
             object.__setattr__(self, "options", TikTokOptions.from_wire(self.options))
         elif isinstance(self.options, TikTokOptions) and (
@@ -230,6 +245,7 @@ class Target:
         brand_organic_toggle: bool | None = None,
     ) -> Target:
         """A TikTok target. ``account`` is a :class:`PlatformAccount` or its id."""
+        _check_account(Platform.TIKTOK, account)
         options = TikTokOptions(
             privacy_level=privacy_level,
             disable_duet=disable_duet,
@@ -262,6 +278,7 @@ class Target:
         options: Mapping[str, Any] | None = None,
     ) -> Target:
         """A target on any platform, with its options in the API's names."""
+        _check_account(_platform(platform), account)
         return cls(
             platform=platform,
             account_id=account,

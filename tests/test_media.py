@@ -123,7 +123,7 @@ def test_oversized_image_is_refused_before_it_is_parsed(
     huge = tmp_path / "huge.jpg"
     with huge.open("wb") as file:
         file.write(b"\xff\xd8\xff\xe0")
-        file.truncate(21 * 1024 * 1024)
+        file.truncate(21 * 1000 * 1000)
     assert huge.stat().st_size > MAX_IMAGE_SIZE
 
     with pytest.raises(MediaError) as caught:

@@ -45,11 +45,21 @@ class AccountsResource:
             AccountNotFoundError: no connected account has that username; the
                 message lists the usernames there are.
         """
+        if not isinstance(username, str) or not username.strip().lstrip("@"):
+            raise ValidationError(
+                f"username must be a non-empty string, not {username!r}"
+            )
         wanted = username.strip().lstrip("@").casefold()
         accounts = await self.list(platform)
-        for account in accounts:
-            if account.username.casefold() == wanted:
-                return account
+        matches = [a for a in accounts if a.username.casefold() == wanted]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            platforms = ", ".join(sorted(a.platform.value for a in matches))
+            raise ValidationError(
+                f"{username!r} is connected on several platforms ({platforms}); "
+                "say which with platform=..."
+            )
         where = f" on {_platform(platform).value}" if platform is not None else ""
         known = ", ".join(sorted(a.username for a in accounts)) or "none"
         raise AccountNotFoundError(
@@ -60,8 +70,4 @@ class AccountsResource:
 
 
 def _platform(value: Platform | str) -> Platform:
-    platform = Platform(value)
-    if not platform.is_known:
-        choices = ", ".join(member.value for member in Platform)
-        raise ValidationError(f"unknown platform {value!r}; use one of: {choices}")
-    return platform
+    return Platform.parse(value, "platform")

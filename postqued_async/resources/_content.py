@@ -155,6 +155,10 @@ class ContentResource:
             raise ValidationError(f"concurrency must be an int, not {concurrency!r}")
         if concurrency < 1:
             raise ValidationError(f"concurrency must be at least 1, not {concurrency}")
+        if isinstance(paths, str | os.PathLike):
+            raise ValidationError(
+                "paths must be a list of files; for one file use upload()"
+            )
         files = [Path(path) for path in paths]
         send, receive = anyio.create_memory_object_stream[UploadResult](math.inf)
 

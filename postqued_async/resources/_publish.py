@@ -242,9 +242,14 @@ class PublishResource:
     def _idempotency_key(self, key: str | None) -> str:
         if key is None:
             return new_idempotency_key(self._transport.clock.time())
-        if not isinstance(key, str) or not key.strip() or len(key) > 255:
+        if (
+            not isinstance(key, str)
+            or not 1 <= len(key) <= 255
+            or not all("!" <= char <= "~" for char in key)
+        ):
             raise ValidationError(
-                "idempotency_key must be a non-empty string of at most 255 characters"
+                "idempotency_key must be 1 to 255 printable ASCII characters "
+                f"without spaces, not {key!r}"
             )
         created = _key_created_at(key)
         if created is not None:

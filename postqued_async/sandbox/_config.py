@@ -86,7 +86,8 @@ class SandboxConfig:
     queue_delay: float = 0.5
     processing_delay: float = 1.0
     upload_url_ttl: float = 900.0
-    max_image_bytes: int = 20 * 1024 * 1024
-    max_video_bytes: int = 4 * 1024**3
+    # "20 MB" and "4 GB" read the strict, decimal way.
+    max_image_bytes: int = 20 * 1000**2
+    max_video_bytes: int = 4 * 1000**3
     idempotency_ttl: float = 24 * 3600.0
     failing_accounts: frozenset[str] = frozenset()

@@ -206,7 +206,7 @@ def _target(name: str, target: Any, state: SandboxState, caller: ApiKey) -> Targ
         )
 
     caption = target.get("caption")
-    if not isinstance(caption, str) or not 1 <= len(caption) <= MAX_CAPTION:
+    if not isinstance(caption, str) or not 1 <= _utf16_length(caption) <= MAX_CAPTION:
         raise validation(
             f"{name}.caption must be a string of 1 to {MAX_CAPTION} characters, "
             f"got {_describe(caption)}."
@@ -282,3 +282,8 @@ def _describe(value: Any) -> str:
     # Enough of the offending value to recognise it, never a whole caption.
     text = json.dumps(value) if not isinstance(value, str) else repr(value)
     return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def _utf16_length(text: str) -> int:
+    # Counted as JavaScript counts: an emoji outside the BMP is two units.
+    return len(text.encode("utf-16-le")) // 2
