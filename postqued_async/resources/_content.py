@@ -143,7 +143,12 @@ class ContentResource:
         """Upload many files at once, yielding each result as it finishes.
 
         A file that fails is yielded with its error and does not stop the
-        others. Leaving the loop early cancels the uploads still running.
+        others. Closing the iterator cancels the uploads still running; to
+        close it as soon as you leave the loop early, wrap it::
+
+            async with contextlib.aclosing(pq.content.upload_many(paths)) as results:
+                async for result in results:
+                    ...
 
         Args:
             paths: the files, videos and images mixed.
