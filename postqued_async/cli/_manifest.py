@@ -58,6 +58,11 @@ _Report = Callable[[str, str], None]
 _OFFSET = re.compile(r"\+(\d+(?:\.\d+)?)([smh])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
 
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+# Advice meant for Python callers of the SDK, not for a manifest's author.
+_SDK_ADVICE = re.compile(r"; pass newer ones through \w+\(extra=\.\.\.\)")
+
 # An account id that only lets a target be built while the manifest is
 # checked; the real ids are looked up later, with one call to the API.
 _CHECK_ACCOUNT = "manifest-check"
@@ -108,7 +113,10 @@ class CampaignPost:
     """One checked row of a manifest: a post to one account.
 
     Exactly one of ``dispatch_at`` and ``dispatch_offset`` is set for a
-    scheduled post; neither for a post that goes out now.
+    scheduled post; neither for a post that goes out now. ``media_written``
+    and ``dispatch_written`` keep the row's own spelling (paths relative to
+    the manifest, ``+5s``), which stays the same however often and from
+    wherever the campaign is run.
     """
 
     line: int
@@ -121,6 +129,8 @@ class CampaignPost:
     options: Mapping[str, Any]
     dispatch_at: datetime | None = None
     dispatch_offset: timedelta | None = None
+    media_written: tuple[str, ...] = ()
+    dispatch_written: str = ""
 
     @property
     def scheduled(self) -> bool:
@@ -267,6 +277,7 @@ class _Checker:
         else:
             first_line[post_id] = line
 
+        media_written = tuple(entry.strip() for entry in row["media"].split("|"))
         media = self._media(row["media"], problem)
         _caption(row["caption"], problem)
         platform = _platform(row["platform"], problem)
@@ -293,13 +304,15 @@ class _Checker:
             options=options,
             dispatch_at=dispatch_at,
             dispatch_offset=offset,
+            media_written=media_written,
+            dispatch_written=row["dispatch_at"].strip(),
         )
         # Building the target runs the SDK's own checks of the options (for
         # TikTok, every option name and value).
         try:
             post.target(_CHECK_ACCOUNT, None)
         except (ValidationError, TypeError, ValueError) as exc:
-            problem("options", str(exc))
+            problem("options", _in_api_words(str(exc), options))
             return None
         return post
 
@@ -324,7 +337,13 @@ class _Checker:
             if isinstance(probed, MediaError):
                 # The SDK names the file by its full path; the manifest's own
                 # spelling is what the reader can find in the file.
-                problem("media", str(probed).replace(str(path), entry))
+                message = str(probed).replace(str(path), entry)
+                if not path.exists():
+                    message = message.removesuffix("; check the path") + (
+                        "; check the path, which is relative to the manifest's "
+                        f"folder ({self.path.parent.resolve()})"
+                    )
+                problem("media", message)
             paths.append(path)
         return tuple(paths)
 
@@ -377,6 +396,19 @@ class _Checker:
             )
             return None, None
         return when, None
+
+
+def _in_api_words(message: str, options: Mapping[str, Any]) -> str:
+    # The SDK's checks speak Python (disable_duet, True, TikTokOptions); the
+    # manifest's reader wrote JSON in the API's camelCase names.
+    for name in options:
+        snake = _CAMEL_HUMP.sub(r"_\1", name).lower()
+        if snake != name:
+            message = re.sub(rf"\b{re.escape(snake)}\b", name, message)
+    message = message.replace("True or False", "true or false")
+    if "privacyLevel" in options and "privacy level" in message:
+        message = f"privacyLevel: {message}"
+    return _SDK_ADVICE.sub("", message)
 
 
 def _rows(text: str) -> Iterator[tuple[int, list[str]]]:

@@ -86,12 +86,26 @@ def test_every_bad_row_is_reported_at_once(tmp_path: Path) -> None:
     }
     assert "line 2" in problems[(4, "post_id")]
     assert "missing.mp4" in problems[(5, "media")]
-    assert str(tmp_path) not in problems[(5, "media")]
+    assert problems[(5, "media")].startswith("missing.mp4: no such file")
+    assert "relative to the manifest's folder" in problems[(5, "media")]
     assert "1 to 35" in problems[(7, "media")]
     assert "63,206" in problems[(9, "caption")]
     assert "time zone" in problems[(13, "dispatch_at")]
     assert "past" in problems[(14, "dispatch_at")]
     assert "disableDuets" in problems[(18, "options")]
+    assert "TikTokOptions" not in problems[(18, "options")]
+
+
+def test_option_problems_use_the_names_the_row_wrote(tmp_path: Path) -> None:
+    image = EXAMPLES / "media/team.jpg"
+    path = write_manifest(
+        tmp_path,
+        f'a,{image},Hi,tiktok,creator_one,publish,,"{{""disableDuet"": 3}}"',
+    )
+
+    message = _problems(path)[(2, "options")]
+
+    assert message == "disableDuet must be true or false, not 3"
 
 
 def test_error_names_file_line_post_and_column(tmp_path: Path) -> None:
