@@ -5,9 +5,12 @@
 bars from it) and the :class:`CampaignReport` it returns says how every post
 ended.
 
-Each post's idempotency key is derived from the manifest's file name and the
-post's id, so running the same campaign again never posts twice: a post the
-API already has is refused under its old key rather than created again.
+Each post's idempotency key is derived from what the post is: its row's
+``post_id`` and content as written (see :func:`campaign_idempotency_key`),
+never from the manifest's file name. Running the same campaign again, or a
+renamed copy of it, never posts twice: the API refuses a post it already has
+under that key. Two unrelated campaigns that happen to reuse a ``post_id``
+get different keys, so neither blocks the other.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ import anyio.to_thread
 import attrs
 
 from postqued_async._client import PostQued
+from postqued_async._clock import Clock
 from postqued_async._errors import (
     IdempotencyConflictError,
+    LimitWaitTooLongError,
     PostQuedError,
     PublishOutcomeUnknownError,
     PublishWaitTimeoutError,
@@ -59,13 +64,44 @@ log = logging.getLogger(__name__)
 # idempotency key, so a re-run could post everything a second time.
 _KEY_NAMESPACE = uuid.UUID("e496ce64-8d70-43ff-a74e-774d96a10490")
 
+# A scheduled create must reach the server while its dispatch time is still
+# ahead; this much is kept in hand for the request's own trip.
+DISPATCH_LEAD = 2.0
+
 SUCCEEDED = frozenset({"sent", "published"})
 """The final statuses a campaign counts as success."""
 
+ALREADY_SENT = "already_sent"
+"""An earlier run sent this very post; not a failure, and not sent again."""
 
-def campaign_idempotency_key(manifest_name: str, post_id: str) -> str:
-    """The idempotency key of one post of a campaign, the same on every run."""
-    return str(uuid.uuid5(_KEY_NAMESPACE, f"{manifest_name}:{post_id}"))
+DISPATCHED_ON_CREATION = (
+    "its dispatch time passed while waiting for a publish slot; dispatched on creation"
+)
+
+
+def campaign_idempotency_key(post: CampaignPost) -> str:
+    """The idempotency key of one post of a campaign, the same on every run.
+
+    It is a UUIDv5 of the row's ``post_id`` and a canonical JSON of what the
+    post is, as the manifest writes it: media paths (relative to the
+    manifest), caption, platform, account, intent, ``dispatch_at`` as written
+    (``+5s``, not the instant it resolves to) and options. The manifest's
+    file name plays no part, so a renamed copy maps to the same keys while an
+    unrelated campaign reusing a ``post_id`` gets keys of its own.
+    """
+    post_is = {
+        "media": list(post.media_written),
+        "caption": post.caption,
+        "platform": post.platform.value,
+        "account": post.account.casefold(),
+        "intent": post.intent.value,
+        "dispatchAt": post.dispatch_written,
+        "options": post.options,
+    }
+    canonical = json.dumps(
+        post_is, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return str(uuid.uuid5(_KEY_NAMESPACE, f"{post.post_id}\n{canonical}"))
 
 
 @attrs.define
@@ -85,8 +121,11 @@ class PostOutcome:
     ``status`` is the final status of the post's target (``sent``,
     ``published``, ``failed``, ``canceled``), the last status seen when the
     wait ran out (``scheduled``...), ``not_sent`` when no publish request
-    was made, ``conflict`` when an earlier run used the key for a different
-    post, or ``unknown`` when a publish request may or may not exist.
+    was made, ``already_sent`` when an earlier run sent this very post (it
+    is not sent again, and is no failure), or ``unknown`` when a publish
+    request may or may not exist. ``notes`` say what went differently from
+    the manifest without failing, such as a post dispatched on creation
+    because its time passed while it waited for a publish slot.
     """
 
     post_id: str
@@ -105,13 +144,20 @@ class PostOutcome:
     status: str = "pending"
     targets: list[dict[str, Any]] = attrs.Factory(list)
     errors: list[str] = attrs.Factory(list)
+    notes: list[str] = attrs.Factory(list)
     resumed: bool = False
+    dispatched_on_creation: bool = False
     timings: dict[str, float] = attrs.Factory(dict)
 
     @property
     def ok(self) -> bool:
         """Whether the post reached the creator: sent or published."""
         return self.status in SUCCEEDED
+
+    @property
+    def failed(self) -> bool:
+        """Whether the post counts against the run: neither ok nor sent before."""
+        return not self.ok and self.status != ALREADY_SENT
 
     def record(self, publish: Publish) -> None:
         """Take the state of the post's publish request."""
@@ -140,7 +186,10 @@ class PostOutcome:
             self.status = publish.targets[0].status.value if publish.targets else "?"
         for target in publish.targets:
             if target.error and target.error.message:
-                self.errors.append(f"target {target.id}: {target.error.message}")
+                error = f"target {target.id}: {target.error.message}"
+                # Every poll reports the error again; the report names it once.
+                if error not in self.errors:
+                    self.errors.append(error)
 
 
 @attrs.define
@@ -156,8 +205,8 @@ class CampaignReport:
 
     @property
     def ok(self) -> bool:
-        """Whether every post was sent or published."""
-        return all(post.ok for post in self.posts)
+        """Whether no post failed: each was sent, published or already sent."""
+        return not any(post.failed for post in self.posts)
 
     @property
     def totals(self) -> dict[str, Any]:
@@ -168,7 +217,11 @@ class CampaignReport:
         return {
             "posts": len(self.posts),
             "succeeded": sum(post.ok for post in self.posts),
-            "failed": sum(not post.ok for post in self.posts),
+            "alreadySent": sum(post.status == ALREADY_SENT for post in self.posts),
+            "failed": sum(post.failed for post in self.posts),
+            "dispatchedOnCreation": sum(
+                post.dispatched_on_creation for post in self.posts
+            ),
             "byStatus": by_status,
             "uploads": len(self.uploads),
             "uploadsFailed": sum(upload.error is not None for upload in self.uploads),
@@ -205,7 +258,9 @@ class CampaignReport:
                     "status": post.status,
                     "targets": post.targets,
                     "errors": post.errors,
+                    "notes": post.notes,
                     "resumed": post.resumed,
+                    "dispatchedOnCreation": post.dispatched_on_creation,
                     "timings": post.timings,
                 }
                 for post in self.posts
@@ -234,6 +289,8 @@ class PreviousPost:
     publish_id: str | None
     content_ids: tuple[str, ...] = ()
     dispatch_at: datetime | None = None
+    notes: tuple[str, ...] = ()
+    dispatched_on_creation: bool = False
 
 
 def read_previous_posts(
@@ -252,17 +309,21 @@ def read_previous_posts(
         previous = {}
         for post in report["posts"]:
             key = post["idempotencyKey"]
-            if post.get("publishId"):
-                previous[key] = PreviousPost(post["publishId"])
-            elif post.get("status") == "unknown" and post.get("contentIds"):
+            when = post.get("dispatchAt")
+            # Kept so the new report says as much as the old one did.
+            found = PreviousPost(
+                post.get("publishId"),
+                tuple(post.get("contentIds") or ()),
+                datetime.fromisoformat(when) if when else None,
+                tuple(post.get("notes") or ()),
+                bool(post.get("dispatchedOnCreation")),
+            )
+            if found.publish_id:
+                previous[key] = found
+            elif post.get("status") == "unknown" and found.content_ids:
                 # The create may have reached the server: repeat it byte for
                 # byte (same content, same time), so the key is replayed.
-                when = post.get("dispatchAt")
-                previous[key] = PreviousPost(
-                    None,
-                    tuple(post["contentIds"]),
-                    datetime.fromisoformat(when) if when else None,
-                )
+                previous[key] = found
         return previous
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
@@ -285,7 +346,11 @@ class CampaignObserver:
         """One file is uploaded, or failed."""
 
     def publishing_started(self, posts: Sequence[PostOutcome]) -> None:
-        """Publish requests are about to be made."""
+        """Publish requests are about to be made.
+
+        Posts an earlier run created are already marked ``resumed``: they are
+        followed, not published.
+        """
 
     def post_changed(self, post: PostOutcome) -> None:
         """A post was created, reached its end, or failed."""
@@ -309,6 +374,15 @@ async def run_campaign(
     pushes a scheduled post into the past. A post whose media failed to
     upload is not sent; the others go on.
 
+    A scheduled post waits for a publish slot (10 a minute) only while its
+    dispatch time is at least :data:`DISPATCH_LEAD` seconds ahead; should the
+    slot come later, the post is created to dispatch on creation, the
+    nearest to what was asked, and a note says so.
+
+    A post whose idempotency key an earlier run already used (the same row,
+    sent with other uploads) ends ``already_sent``: it is not posted again
+    and does not make ``report.ok`` false.
+
     Args:
         manifest: a checked :class:`Manifest` or the path of its CSV file.
         client: the client to send with.
@@ -321,7 +395,8 @@ async def run_campaign(
         observer: hears about each step, e.g. to draw progress.
 
     Returns:
-        The report; ``report.ok`` is whether every post was sent or published.
+        The report; ``report.ok`` is whether every post was sent, published
+        or already sent by an earlier run.
 
     Raises:
         ManifestError: the manifest is invalid or names an unknown account;
@@ -361,11 +436,13 @@ class _CampaignRun:
         self.poll_interval = poll_interval
         self.previous = previous
         self.observer = observer
+        # The client's clock, so dispatch times agree with its rate limiter.
+        self.clock: Clock = client._transport.clock
         self.started = time.monotonic()
         self.report = CampaignReport(
             campaign=manifest.name,
             base_url=client.base_url,
-            started_at=datetime.now(UTC),
+            started_at=self._now(),
             posts=[self._outcome(post) for post in manifest.posts],
         )
 
@@ -384,7 +461,10 @@ class _CampaignRun:
         files = list(dict.fromkeys(path for post in fresh for path in post.media))
         uploads = await self._upload(files)
 
-        publish_start = datetime.now(UTC)
+        for outcome in self.report.posts:
+            earlier = self.previous.get(outcome.idempotency_key)
+            outcome.resumed = earlier is not None and earlier.publish_id is not None
+        publish_start = self._now()
         self.observer.publishing_started(self.report.posts)
         async with anyio.create_task_group() as group:
             for post, outcome in zip(
@@ -392,8 +472,11 @@ class _CampaignRun:
             ):
                 group.start_soon(self._publish, post, outcome, uploads, publish_start)
 
-        self.report.finished_at = datetime.now(UTC)
+        self.report.finished_at = self._now()
         return self.report
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock.time(), UTC)
 
     def _outcome(self, post: CampaignPost) -> PostOutcome:
         return PostOutcome(
@@ -403,7 +486,7 @@ class _CampaignRun:
             account=post.account,
             intent=post.intent.value,
             scheduled=post.scheduled,
-            idempotency_key=campaign_idempotency_key(self.manifest.name, post.post_id),
+            idempotency_key=campaign_idempotency_key(post),
             media=[_relative(path, self.manifest.path.parent) for path in post.media],
         )
 
@@ -457,8 +540,7 @@ class _CampaignRun:
         previous = self.previous.get(outcome.idempotency_key)
         try:
             if previous is not None and previous.publish_id is not None:
-                outcome.publish_id = previous.publish_id
-                outcome.resumed = True
+                self._resume(outcome, previous)
             else:
                 created = await self._create(post, outcome, uploads, publish_start)
                 if created is None:
@@ -485,6 +567,15 @@ class _CampaignRun:
         outcome.timings["finished"] = self._elapsed()
         self.observer.post_changed(outcome)
 
+    def _resume(self, outcome: PostOutcome, previous: PreviousPost) -> None:
+        outcome.publish_id = previous.publish_id
+        outcome.resumed = True
+        outcome.content_ids = list(previous.content_ids)
+        if previous.dispatch_at is not None:
+            outcome.dispatch_at = _instant(previous.dispatch_at)
+        outcome.notes.extend(previous.notes)
+        outcome.dispatched_on_creation = previous.dispatched_on_creation
+
     def _polled(self, outcome: PostOutcome, publish: Publish) -> None:
         outcome.record(publish)
         self.observer.post_changed(outcome)
@@ -497,6 +588,7 @@ class _CampaignRun:
         publish_start: datetime,
     ) -> Publish | None:
         previous = self.previous.get(outcome.idempotency_key)
+        repeat = previous is not None
         if previous is not None:
             outcome.resumed = True
             content_ids = list(previous.content_ids)
@@ -515,22 +607,25 @@ class _CampaignRun:
             content_ids = [str(uploads[path].content_id) for path in post.media]
             dispatch_at = post.dispatch_time(publish_start)
 
-        assert outcome.account_id is not None
         outcome.content_ids = content_ids
         outcome.dispatch_at = _instant(dispatch_at) if dispatch_at else None
         try:
-            publish = await self.client.publish.create(
-                content_ids,
-                [post.target(outcome.account_id, dispatch_at)],
-                idempotency_key=outcome.idempotency_key,
-            )
+            # A repeat must send the very same bytes, so it never falls back.
+            if repeat:
+                publish = await self._send(post, outcome, dispatch_at)
+            else:
+                publish = await self._send_in_time(post, outcome, dispatch_at)
         except IdempotencyConflictError:
-            outcome.status = "conflict"
+            # This run created nothing: the time it asked for, and any note
+            # about it, says nothing of the post the earlier run sent.
+            outcome.status = ALREADY_SENT
+            outcome.dispatch_at = None
+            outcome.dispatched_on_creation = False
+            outcome.notes.clear()
             outcome.errors.append(
-                f"an earlier run already used idempotency key "
-                f"{outcome.idempotency_key} for this post with other content or "
-                "settings, so it was not posted again; find it in PostQued, or "
-                "give the row a new post_id to post it anew"
+                f"an earlier run already sent this post under idempotency key "
+                f"{outcome.idempotency_key}; not posted again — rerun with that "
+                "run's --report to follow it"
             )
             outcome.timings["finished"] = self._elapsed()
             self.observer.post_changed(outcome)
@@ -547,6 +642,47 @@ class _CampaignRun:
         outcome.timings["created"] = self._elapsed()
         outcome.record(publish)
         return publish
+
+    async def _send_in_time(
+        self, post: CampaignPost, outcome: PostOutcome, dispatch_at: datetime | None
+    ) -> Publish:
+        if dispatch_at is None:
+            return await self._send(post, outcome, None)
+        left = dispatch_at.timestamp() - self.clock.time()
+        try:
+            return await self._send(
+                post, outcome, dispatch_at, max_wait=max(left - DISPATCH_LEAD, 0.0)
+            )
+        except LimitWaitTooLongError:
+            # No slot was taken, so this attempt sent nothing. Should an
+            # earlier attempt have reached the server, the changed body under
+            # the same key is refused as a conflict: never a second post.
+            log.info(
+                "post %s: its dispatch time passes before a publish slot frees; "
+                "dispatching it on creation",
+                post.post_id,
+            )
+        outcome.dispatch_at = None
+        outcome.dispatched_on_creation = True
+        outcome.notes.append(DISPATCHED_ON_CREATION)
+        self.observer.post_changed(outcome)
+        return await self._send(post, outcome, None)
+
+    async def _send(
+        self,
+        post: CampaignPost,
+        outcome: PostOutcome,
+        dispatch_at: datetime | None,
+        *,
+        max_wait: float | None = None,
+    ) -> Publish:
+        assert outcome.account_id is not None
+        return await self.client.publish.create(
+            outcome.content_ids,
+            [post.target(outcome.account_id, dispatch_at)],
+            idempotency_key=outcome.idempotency_key,
+            max_wait=max_wait,
+        )
 
 
 async def upload_files(

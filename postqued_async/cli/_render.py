@@ -26,6 +26,7 @@ from rich.text import Text
 
 from postqued_async._models import PlatformAccount, Publish
 from postqued_async.cli._campaign import (
+    ALREADY_SENT,
     SUCCEEDED,
     CampaignObserver,
     CampaignReport,
@@ -38,6 +39,7 @@ __all__ = [
     "accounts_table",
     "publish_table",
     "status_text",
+    "summary_notes",
     "summary_table",
     "uploads_table",
 ]
@@ -47,7 +49,7 @@ _STYLES = {
     "published": "green",
     "failed": "red",
     "not_sent": "red",
-    "conflict": "yellow",
+    "already_sent": "blue",
     "unknown": "yellow",
     "canceled": "yellow",
     "scheduled": "cyan",
@@ -128,9 +130,28 @@ def summary_table(report: CampaignReport) -> Table:
     return table
 
 
+def summary_notes(report: CampaignReport) -> list[str]:
+    """Lines under the summary table for what went other than planned."""
+    totals = report.totals
+    notes = []
+    if totals["alreadySent"]:
+        notes.append(
+            f"{totals['alreadySent']} already sent by an earlier run, not posted "
+            "again (not a failure)"
+        )
+    if totals["dispatchedOnCreation"]:
+        notes.append(
+            f"{totals['dispatchedOnCreation']} scheduled posts dispatched on "
+            "creation: their time passed while waiting for a publish slot"
+        )
+    return notes
+
+
 def _post_cells(post: PostOutcome) -> tuple[str | Text, ...]:
     scheduled = "now"
-    if post.dispatch_at:
+    if post.dispatched_on_creation:
+        scheduled = "on creation (late)"
+    elif post.dispatch_at:
         # Seconds are enough to read; the report keeps the milliseconds.
         scheduled = post.dispatch_at.split(".")[0] + "Z"
     elif post.scheduled:
@@ -224,7 +245,8 @@ class CampaignView(CampaignObserver):
         self._stop_progress()
         self._posts = posts
         if not self._live_output:
-            self.console.print(f"Publishing {len(posts)} posts")
+            for line in _publishing_lines(posts):
+                self.console.print(line)
             return
         # Transient: the summary table replaces it once every post has ended.
         self._live = Live(
@@ -240,7 +262,11 @@ class CampaignView(CampaignObserver):
         if self._live is not None:
             self._live.update(self._status_table())
         elif "finished" in post.timings:
-            mark = "ok" if post.status in SUCCEEDED else "!!"
+            mark = "!!"
+            if post.status in SUCCEEDED:
+                mark = "ok"
+            elif post.status == ALREADY_SENT:
+                mark = "--"
             self.console.print(
                 f"  {mark} {post.post_id}: {post.status}"
                 + (f" ({post.publish_id})" if post.publish_id else "")
@@ -261,10 +287,22 @@ class CampaignView(CampaignObserver):
 
     def _status_table(self) -> Table:
         waiting = sum("finished" not in post.timings for post in self._posts)
-        table = Table(title=f"Publishing: {waiting} of {len(self._posts)} in flight")
+        title = f"{waiting} of {len(self._posts)} posts in flight"
+        table = Table(title="; ".join([*_publishing_lines(self._posts), title]))
         for column in ("post", "platform", "account", "when", "status"):
             table.add_column(column, overflow="fold")
         for post in self._posts:
             cells = _post_cells(post)
             table.add_row(cells[0], cells[1], cells[2], cells[4], cells[5])
         return table
+
+
+def _publishing_lines(posts: Sequence[PostOutcome]) -> list[str]:
+    # A resumed run publishes nothing for the posts it only follows.
+    followed = sum(post.resumed for post in posts)
+    lines = []
+    if len(posts) > followed:
+        lines.append(f"Publishing {len(posts) - followed} posts")
+    if followed:
+        lines.append(f"Following {followed} posts from the previous run")
+    return lines
