@@ -3,7 +3,9 @@
 Every command but ``sandbox`` talks to the API with the key from
 ``--api-key``, ``POSTQUED_API_KEY`` or a ``.env`` file. An SDK error ends
 the command with one line on stderr, never a traceback, and the key is never
-shown. Exit codes: 0 all went well, 1 something failed at the API or a post
+shown, not even by an argument error: anything that looks like a key is
+masked. ``--api-key``, ``--base-url`` and ``-v`` go before or after the
+command. Exit codes: 0 all went well, 1 something failed at the API or a post
 did not go out, 2 the input was wrong and nothing was sent, 130 interrupted.
 """
 
@@ -13,11 +15,12 @@ import argparse
 import asyncio
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.console import Console
 
@@ -41,6 +44,7 @@ from postqued_async.cli._render import (
     CampaignView,
     accounts_table,
     publish_table,
+    summary_notes,
     summary_table,
     uploads_table,
 )
@@ -61,34 +65,98 @@ DEFAULT_REPORT = "campaign-report.json"
 
 _LOG_WIDTH = 160
 
+# A key's own characters; argparse's quotes and commas around it stay.
+_API_KEY = re.compile(r"pq_[^\s'\",]+")
+
+_PLATFORMS = ", ".join(platform.value for platform in Platform)
+
+_CAMPAIGN_RUN_HELP = """\
+Check the whole manifest, upload its media once each, publish every post under
+an idempotency key derived from the post's row, and follow each to its end.
+
+A post whose key an earlier run already used (the same row, sent with other
+uploads) is reported as already_sent and not posted again; it does not count
+as a failure. Rerun with that run's --report to follow those posts instead.
+
+Exit codes: 0 every post was sent, published or already sent; 1 a post
+failed or did not go out; 2 the manifest is wrong and nothing was sent.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors never show an API key."""
+
+    def error(self, message: str) -> NoReturn:
+        # argparse quotes the arguments it could not use, a key among them.
+        super().error(_API_KEY.sub("pq_***", message))
+
+
+def _global_options(*, suppress: bool) -> _Parser:
+    # Read before the command and after it; after, they default to SUPPRESS
+    # so an option given only before the command is not reset.
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    options = _Parser(add_help=False)
+    options.add_argument(
+        "--api-key",
+        default=default(None),
+        help="the pq_... key (default: POSTQUED_API_KEY from the environment or .env)",
+    )
+    options.add_argument(
+        "--base-url",
+        default=default(None),
+        help="the API origin (default: POSTQUED_BASE_URL or the service)",
+    )
+    options.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=default(0),
+        help="log to stderr (-vv: more)",
+    )
+    return options
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``postqued`` command line."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="postqued",
         description="Upload media and publish or schedule posts with PostQued.",
+        parents=[_global_options(suppress=False)],
     )
     parser.add_argument("--version", action="version", version=__version__)
-    parser.add_argument(
-        "--api-key",
-        help="the pq_... key (default: POSTQUED_API_KEY from the environment or .env)",
-    )
-    parser.add_argument(
-        "--base-url", help="the API origin (default: POSTQUED_BASE_URL or the service)"
-    )
-    parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="log to stderr (-vv: more)"
-    )
+    after = [_global_options(suppress=True)]
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    accounts = commands.add_parser("accounts", help="list the connected accounts")
-    accounts.add_argument("--platform", help="only this platform's accounts")
+    accounts = commands.add_parser(
+        "accounts", help="list the connected accounts", parents=after
+    )
+    accounts.add_argument(
+        "--platform", help=f"only this platform's accounts: {_PLATFORMS}"
+    )
 
-    upload = commands.add_parser("upload", help="upload media, print content ids")
-    upload.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    upload.add_argument("--concurrency", type=_positive_int, default=4)
+    upload = commands.add_parser(
+        "upload", help="upload media, print content ids", parents=after
+    )
+    upload.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="a video or image to upload; give several to upload them together",
+    )
+    upload.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=4,
+        metavar="N",
+        help="files uploading at the same time (default: 4)",
+    )
 
-    publish = commands.add_parser("publish", help="publish uploaded content")
+    publish = commands.add_parser(
+        "publish", help="publish uploaded content", parents=after
+    )
     publish.add_argument(
         "--content",
         action="append",
@@ -96,9 +164,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="a content id; repeat for a carousel",
     )
-    publish.add_argument("--account", required=True, metavar="USERNAME")
-    publish.add_argument("--platform", required=True)
-    publish.add_argument("--caption", required=True)
+    publish.add_argument(
+        "--account",
+        required=True,
+        metavar="USERNAME",
+        help="the connected account to post to",
+    )
+    publish.add_argument(
+        "--platform", required=True, help=f"the account's platform: {_PLATFORMS}"
+    )
+    publish.add_argument("--caption", required=True, help="the text of the post")
     publish.add_argument("--intent", choices=("draft", "publish"), default="publish")
     publish.add_argument(
         "--dispatch-at",
@@ -120,29 +195,40 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="reuse to repeat a publish safely (default: a fresh key)",
     )
-    publish.add_argument("--wait", action="store_true", help="wait for the end")
-    publish.add_argument("--timeout", type=float, default=600.0, metavar="S")
-    publish.add_argument("--poll-interval", type=float, default=2.0, metavar="S")
+    _wait_options(publish)
 
-    status = commands.add_parser("status", help="show a publish request")
-    status.add_argument("publish_id", metavar="PUBLISH_ID")
-    status.add_argument("--wait", action="store_true", help="wait for the end")
-    status.add_argument("--timeout", type=float, default=600.0, metavar="S")
-    status.add_argument("--poll-interval", type=float, default=2.0, metavar="S")
+    status = commands.add_parser("status", help="show a publish request", parents=after)
+    status.add_argument(
+        "publish_id",
+        metavar="PUBLISH_ID",
+        help="the id `postqued publish` or a campaign report gave",
+    )
+    _wait_options(status)
 
     # The sandbox's own parser reads its options (see ``postqued sandbox -h``).
     commands.add_parser(
         "sandbox", help="serve a local PostQued sandbox", add_help=False
     )
 
-    campaign = commands.add_parser("campaign", help="run a campaign manifest")
+    campaign = commands.add_parser(
+        "campaign", help="run a campaign manifest", parents=after
+    )
     campaign_commands = campaign.add_subparsers(
         dest="campaign_command", required=True, metavar="COMMAND"
     )
     run = campaign_commands.add_parser(
-        "run", help="check, upload, publish and follow every post of a manifest"
+        "run",
+        help="check, upload, publish and follow every post of a manifest",
+        description=_CAMPAIGN_RUN_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=after,
     )
-    run.add_argument("manifest", type=Path, metavar="MANIFEST")
+    run.add_argument(
+        "manifest",
+        type=Path,
+        metavar="MANIFEST",
+        help="the campaign CSV; media paths in it are relative to its folder",
+    )
     run.add_argument(
         "--sandbox",
         action="store_true",
@@ -153,24 +239,51 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=Path(DEFAULT_REPORT),
         metavar="PATH",
-        help=f"where to write the JSON report (default: {DEFAULT_REPORT})",
+        help=f"where to write the JSON report (default: {DEFAULT_REPORT}); "
+        "an earlier run's report there makes this run follow its posts",
     )
-    run.add_argument("--concurrency", type=_positive_int, default=4)
+    run.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=4,
+        metavar="N",
+        help="media files uploading at the same time (default: 4)",
+    )
     run.add_argument(
         "--timeout",
         type=float,
         default=600.0,
         metavar="S",
-        help="seconds to wait for each post to end",
+        help="seconds to wait for each post to end (default: 600)",
     )
     run.add_argument(
         "--poll-interval",
         type=float,
         default=2.0,
         metavar="S",
-        help="seconds between status checks",
+        help="seconds between status checks (default: 2)",
     )
     return parser
+
+
+def _wait_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--wait", action="store_true", help="wait for every target to end"
+    )
+    command.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="with --wait, seconds to wait in all (default: 600)",
+    )
+    command.add_argument(
+        "--poll-interval",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="with --wait, seconds between status checks (default: 2)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -221,11 +334,15 @@ async def amain(
                 return await _publish(pq, args, console)
             return await _status(pq, args, console)
     except (ValidationError, ConfigurationError) as exc:
-        errors.print(f"error: {exc}", markup=False, highlight=False)
+        # soft_wrap: a long problem line stays one line, as it was written.
+        errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_INPUT
     except PostQuedError as exc:
         errors.print(
-            f"error: {type(exc).__name__}: {exc}", markup=False, highlight=False
+            f"error: {type(exc).__name__}: {exc}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
         return EXIT_FAILED
 
@@ -314,9 +431,7 @@ async def _run_with(
 ) -> int:
     previous = read_previous_posts(args.report, pq.base_url)
     if previous:
-        console.print(
-            f"{args.report}: following {len(previous)} posts an earlier run created"
-        )
+        console.print(f"resuming the run {args.report} reports")
     view = CampaignView(console)
     try:
         report = await run_campaign(
@@ -333,9 +448,16 @@ async def _run_with(
 
     report.write(args.report)
     console.print(summary_table(report))
+    for note in summary_notes(report):
+        console.print(note, markup=False, highlight=False)
     for post in report.posts:
-        for error in post.errors:
-            console.print(f"{post.post_id}: {error}", markup=False, highlight=False)
+        for message in [*post.errors, *post.notes]:
+            console.print(
+                f"{post.post_id}: {message}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
     seconds = report.to_json()["seconds"]
     console.print(f"report written to {args.report} ({seconds:.1f}s)")
     return EXIT_OK if report.ok else EXIT_FAILED

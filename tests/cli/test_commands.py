@@ -155,6 +155,78 @@ async def test_sdk_error_is_one_line_without_the_key(sb: Sandbox) -> None:
     assert key not in result.err + result.out
 
 
+async def test_global_options_work_after_the_command(sb: Sandbox) -> None:
+    result = await run("accounts", "--base-url", sb.url, "--api-key", sb.api_key)
+
+    assert result.code == 0, result.err
+    assert "creator_one" in result.out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("accounts", "--bogus", "--api-key", "pq_sandbox_s3cret"),
+        ("accounts", "--bogus", "pq_sandbox_s3cret"),
+        ("status", "p_1", "--timeout", "pq_sandbox_s3cret"),
+    ],
+)
+async def test_argument_errors_never_show_the_key(
+    argv: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        await run(*argv)
+
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert "error:" in err
+    assert "s3cret" not in err
+
+
+async def test_rerun_with_report_follows_and_says_so(tmp_path: Path) -> None:
+    image = EXAMPLES / "media/team.jpg"
+    manifest = write_manifest(
+        tmp_path,
+        f"one,{image},Hi,tiktok,creator_one,publish,+0.2s,",
+        f"two,{image},Hi,tiktok,creator_two,draft,,",
+    )
+    report_path = tmp_path / "report.json"
+    argv = ("campaign", "run", str(manifest), "--report", str(report_path))
+    fast = ("--poll-interval", "0.05")
+
+    async with Sandbox(queue_delay=0.05, processing_delay=0.05) as sb:
+        server = ("--base-url", sb.url, "--api-key", sb.api_key)
+        await run(*argv, *server, *fast)
+        first = json.loads(report_path.read_text(encoding="utf-8"))
+        again = await run(*argv, *server, *fast)
+    second = json.loads(report_path.read_text(encoding="utf-8"))
+
+    assert again.code == 0, again.out + again.err
+    assert "Following 2 posts from the previous run" in again.out
+    assert "Publishing" not in again.out
+    for key in ("dispatchAt", "contentIds", "publishId", "status"):
+        assert [p[key] for p in second["posts"]] == [p[key] for p in first["posts"]]
+    assert second["posts"][0]["dispatchAt"] is not None
+    assert first["posts"][0]["dispatchAt"][:19] in again.out
+
+
+async def test_post_sent_by_an_earlier_run_does_not_fail_the_command(
+    tmp_path: Path,
+) -> None:
+    image = EXAMPLES / "media/team.jpg"
+    manifest = write_manifest(tmp_path, f"one,{image},Hi,tiktok,creator_one,publish,,")
+
+    async with Sandbox(queue_delay=0.05, processing_delay=0.05) as sb:
+        argv = ("campaign", "run", str(manifest), "--base-url", sb.url)
+        key = ("--api-key", sb.api_key, "--poll-interval", "0.05")
+        await run(*argv, *key, "--report", str(tmp_path / "a.json"))
+        again = await run(*argv, *key, "--report", str(tmp_path / "b.json"))
+
+    assert again.code == 0, again.out + again.err
+    assert "already_sent" in again.out
+    assert "1 already sent by an earlier run, not posted again" in again.out
+    assert "already sent this post under idempotency key" in again.out
+
+
 async def test_missing_key_is_an_input_error(
     sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
