@@ -142,6 +142,11 @@ class PostQued:
         return self._transport.limits.status()
 
     @property
+    def clock(self) -> Clock:
+        """The clock that times this client's limits, retries and polls."""
+        return self._transport.clock
+
+    @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
         return self._transport.closed

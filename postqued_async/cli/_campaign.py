@@ -437,7 +437,7 @@ class _CampaignRun:
         self.previous = previous
         self.observer = observer
         # The client's clock, so dispatch times agree with its rate limiter.
-        self.clock: Clock = client._transport.clock
+        self.clock: Clock = client.clock
         self.started = time.monotonic()
         self.report = CampaignReport(
             campaign=manifest.name,
@@ -649,19 +649,26 @@ class _CampaignRun:
         if dispatch_at is None:
             return await self._send(post, outcome, None)
         left = dispatch_at.timestamp() - self.clock.time()
-        try:
-            return await self._send(
-                post, outcome, dispatch_at, max_wait=max(left - DISPATCH_LEAD, 0.0)
-            )
-        except LimitWaitTooLongError:
-            # No slot was taken, so this attempt sent nothing. Should an
-            # earlier attempt have reached the server, the changed body under
-            # the same key is refused as a conflict: never a second post.
-            log.info(
-                "post %s: its dispatch time passes before a publish slot frees; "
-                "dispatching it on creation",
-                post.post_id,
-            )
+        # Once the time has passed (long uploads, say) only "now" is left.
+        if left > 0:
+            try:
+                return await self._send(
+                    post,
+                    outcome,
+                    dispatch_at,
+                    max_wait=max(left - DISPATCH_LEAD, 0.0),
+                )
+            except LimitWaitTooLongError:
+                # No slot was taken, so this attempt sent nothing. Should an
+                # earlier attempt have reached the server, the changed body
+                # under the same key is refused as a conflict: never a second
+                # post.
+                pass
+        log.info(
+            "post %s: its dispatch time passes before it can be sent; "
+            "dispatching it on creation",
+            post.post_id,
+        )
         outcome.dispatch_at = None
         outcome.dispatched_on_creation = True
         outcome.notes.append(DISPATCHED_ON_CREATION)

@@ -15,6 +15,7 @@ import attrs
 
 from postqued_async._errors import (
     APIError,
+    LimitWaitTooLongError,
     PublishOutcomeUnknownError,
     PublishWaitTimeoutError,
     TransportError,
@@ -121,7 +122,9 @@ class PublishResource:
                 deadline=deadline,
                 record=record,
             )
-        except (TransportError, APIError) as exc:
+        except (TransportError, APIError, LimitWaitTooLongError) as exc:
+            # A retry that could not get a slot in time is as open as one
+            # that timed out, when an earlier attempt may have arrived.
             if not _outcome_unknown(exc, record):
                 raise
             log.warning(
@@ -269,8 +272,8 @@ def _outcome_unknown(error: Exception, record: AttemptRecord) -> bool:
 
     A 4xx other than 408 or 429 is the server's verdict on this key and
     body: nothing was created. Anything else (a timeout, a dropped line, a
-    5xx, or running out of attempts on 429 after one of those) leaves the
-    outcome open, unless no attempt ever connected.
+    5xx, or running out of attempts or time for a slot after one of those)
+    leaves the outcome open, unless no attempt ever connected.
     """
     if (
         isinstance(error, APIError)

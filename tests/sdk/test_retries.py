@@ -17,9 +17,13 @@ from postqued_async import (
     BadRequestError,
     ContentAsset,
     IdempotencyConflictError,
+    Limits,
+    LimitSet,
+    LimitWaitTooLongError,
     PlatformAccount,
     PostQued,
     PublishOutcomeUnknownError,
+    RateLimit,
     RateLimitError,
     RetryPolicy,
     Target,
@@ -246,3 +250,23 @@ async def test_stalled_upload_is_cut_off_by_the_watchdog(
             await pq.content.upload_video(
                 video, width=1080, height=1920, duration_ms=1000
             )
+
+
+async def test_a_retry_that_cannot_get_a_slot_in_time_leaves_the_outcome_open(
+    sandbox: Sandbox, video: ContentAsset, account: PlatformAccount
+) -> None:
+    sandbox.faults.delay("publish", 0.3, rate=1.0)
+    async with PostQued(
+        sandbox.api_key,
+        base_url=sandbox.url,
+        retry=FAST,
+        timeout=0.1,
+        # A set of its own: this key's shared set already has other limits.
+        limits=LimitSet(Limits(publish=RateLimit(1, 60.0))),
+    ) as pq:
+        with pytest.raises(PublishOutcomeUnknownError) as caught:
+            await pq.publish.create(
+                [video], [Target.tiktok(account, "one slot")], max_wait=1.0
+            )
+
+    assert isinstance(caught.value.__cause__, LimitWaitTooLongError)
