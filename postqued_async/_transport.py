@@ -150,7 +150,7 @@ class Transport:
         self.limits = limits
         self.retry = retry
         self.timeout = timeout
-        # Built once: every API attempt shares the same budget.
+        # Built once and reused: each attempt gets the same timeout.
         self._request_timeout = aiohttp.ClientTimeout(total=timeout)
         self.upload_stall_timeout = upload_stall_timeout
         self.clock = clock
@@ -213,7 +213,6 @@ class Transport:
             LimitWaitTooLongError: the rate-limit wait would exceed max_wait.
             ClientClosedError: the client was closed.
         """
-        session = self._open_session()
         url = self.base_url + route.expand(path_params)
         limiter = self.limits[route.operation]
         send_headers = {"Authorization": self._auth, "Accept": "application/json"}
@@ -226,8 +225,12 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
-            record.attempts = attempt
+            # Asked before and after the wait for a slot: the client may be
+            # closed meanwhile, and that must say so, not fail somewhere deep.
+            self._open_session()
             await limiter.acquire(max_wait=_within(max_wait, expires, self.clock))
+            session = self._open_session()
+            record.attempts = attempt
             timeout = self._attempt_timeout(expires)
             started = time.perf_counter()
             try:
@@ -315,7 +318,6 @@ class Transport:
             StorageError: storage refused the upload (its XML code is kept).
             TransportError: the upload failed to connect or stalled.
         """
-        session = self._open_session()
         url = URL(slot.url, encoded=True)
         shown = redact_url(slot.url)
         headers = dict(slot.headers)
@@ -324,6 +326,7 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
+            session = self._open_session()
             started = time.perf_counter()
             stall = asyncio.timeout(self.upload_stall_timeout)
             chunks = _file_chunks(path, size, progress, _moved(stall, self))
@@ -483,18 +486,25 @@ def _within(
     return left if max_wait is None else min(max_wait, left)
 
 
-def _moved(stall: asyncio.Timeout, transport: Transport) -> Callable[[bool], None]:
+# The last bytes of an upload sit in the system's send buffer, where their
+# progress cannot be seen; up to this many of them are given time to drain at
+# no less than this rate before storage's silence counts as a stall.
+_UNSEEN_TAIL = 4 * 1024 * 1024
+_SLOWEST_DRAIN = 64 * 1024
+
+
+def _moved(stall: asyncio.Timeout, transport: Transport) -> Callable[[int, bool], None]:
     """A callback that pushes the stall deadline back on every chunk sent.
 
-    The last chunk is handed to the socket before storage has read it: the
-    system's send buffer still holds up to a few MiB. So after it, storage
-    gets as long to answer as handing the body over took, or the stall
-    timeout if longer, since a link that slow drains its buffer that slowly.
+    After the last chunk storage still has to read what the send buffer
+    holds, so it gets as long as handing the body over took (or the stall
+    timeout, if longer), plus the time the unseen tail needs at the slowest
+    rate still called moving.
     """
     loop = asyncio.get_running_loop()
     started = loop.time()
 
-    def moved(done: bool) -> None:
+    def moved(sent: int, done: bool) -> None:
         # The watchdog runs on the event loop's clock, as aiohttp's own
         # socket timeouts do: I/O progress cannot be faked by a test clock.
         if stall.when() is None or stall.expired():
@@ -502,7 +512,7 @@ def _moved(stall: asyncio.Timeout, transport: Transport) -> Callable[[bool], Non
         now = loop.time()
         wait = transport.upload_stall_timeout
         if done:
-            wait = max(wait, now - started)
+            wait = max(wait, now - started) + min(sent, _UNSEEN_TAIL) / _SLOWEST_DRAIN
         stall.reschedule(now + wait)
 
     return moved
@@ -512,16 +522,22 @@ async def _file_chunks(
     path: Path,
     size: int,
     progress: ProgressCallback | None,
-    moved: Callable[[bool], None],
+    moved: Callable[[int, bool], None],
 ) -> AsyncGenerator[bytes, None]:
     sent = 0
     file = path.open("rb")
     try:
-        while chunk := await anyio.to_thread.run_sync(file.read, _UPLOAD_CHUNK):
+        # Never more than announced: a file that grew since it was probed
+        # would otherwise overrun its Content-Length.
+        while sent < size and (
+            chunk := await anyio.to_thread.run_sync(
+                file.read, min(_UPLOAD_CHUNK, size - sent)
+            )
+        ):
             sent += len(chunk)
             yield chunk
             # Asked for the next chunk: the previous one went to the socket.
-            moved(sent >= size)
+            moved(sent, sent >= size)
             if progress is not None:
                 progress(sent, size)
     finally:

@@ -15,10 +15,12 @@ import attrs
 
 from postqued_async._errors import (
     APIError,
+    ClientClosedError,
     LimitWaitTooLongError,
     PublishOutcomeUnknownError,
     PublishWaitTimeoutError,
     TransportError,
+    UnexpectedResponseError,
     ValidationError,
 )
 from postqued_async._models import ContentAsset, Publish, structure
@@ -122,7 +124,12 @@ class PublishResource:
                 deadline=deadline,
                 record=record,
             )
-        except (TransportError, APIError, LimitWaitTooLongError) as exc:
+        except (
+            TransportError,
+            APIError,
+            LimitWaitTooLongError,
+            ClientClosedError,
+        ) as exc:
             # A retry that could not get a slot in time is as open as one
             # that timed out, when an earlier attempt may have arrived.
             if not _outcome_unknown(exc, record):
@@ -152,7 +159,17 @@ class PublishResource:
                 )
             raise
 
-        publish = structure(response.body, Publish)
+        try:
+            publish = structure(response.body, Publish)
+        except UnexpectedResponseError as exc:
+            # Created, by the status, but unreadable: the key is the only way
+            # back to it, so it must not be lost with the answer.
+            raise PublishOutcomeUnknownError(
+                f"the publish request was accepted but its answer could not be "
+                f"read ({exc}); repeat it with idempotency_key={key!r} or check "
+                "your posts in PostQued — never with a new key",
+                idempotency_key=key,
+            ) from exc
         return attrs.evolve(publish, idempotency_key=key)
 
     async def get(self, publish_id: str) -> Publish:
@@ -270,18 +287,20 @@ class PublishResource:
 def _outcome_unknown(error: Exception, record: AttemptRecord) -> bool:
     """Whether a failed create may still have created the publish request.
 
-    A 4xx other than 408 or 429 is the server's verdict on this key and
-    body: nothing was created. Anything else (a timeout, a dropped line, a
-    5xx, or running out of attempts or time for a slot after one of those)
-    leaves the outcome open, unless no attempt ever connected.
+    Nothing was created when no attempt may have reached the server. Once
+    one may have, only an answer about this very request settles it: a 400,
+    409 or 422 says the key and body were refused, and a refused body was
+    refused the first time too. Anything else (a timeout, a dropped line, a
+    5xx, a 401 or 403, running out of attempts or of time for a slot, a
+    closed client) leaves the outcome open.
     """
-    if (
-        isinstance(error, APIError)
-        and error.status < 500
-        and error.status not in (408, 429)
-    ):
+    if isinstance(error, APIError) and error.status in _REFUSED:
         return False
     return record.maybe_processed
+
+
+# Statuses that say the request itself was refused, whatever came before.
+_REFUSED = frozenset({400, 409, 422})
 
 
 def _content_ids(content_ids: Sequence[str | ContentAsset]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import time
@@ -15,6 +16,7 @@ from postqued_async import (
     APIConnectionError,
     APITimeoutError,
     BadRequestError,
+    ClientClosedError,
     ContentAsset,
     IdempotencyConflictError,
     Limits,
@@ -28,7 +30,10 @@ from postqued_async import (
     RetryPolicy,
     Target,
 )
+from postqued_async._errors import error_for_status
 from postqued_async._retry import parse_retry_after
+from postqued_async._transport import AttemptRecord
+from postqued_async.resources._publish import _outcome_unknown
 from postqued_async.sandbox import Sandbox
 
 FAST = RetryPolicy(attempts=4, base=0.01, cap=0.02, max_retry_after=1.0)
@@ -270,3 +275,72 @@ async def test_a_retry_that_cannot_get_a_slot_in_time_leaves_the_outcome_open(
             )
 
     assert isinstance(caught.value.__cause__, LimitWaitTooLongError)
+
+
+async def test_small_upload_draining_slowly_from_the_send_buffer_is_not_cut_off(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # The whole file fits in the system's send buffer at once, so no chunk
+    # shows progress while storage reads it for longer than the stall timeout.
+    video = sparse_video(tmp_path / "small.mp4", 64 * 1024)
+    sandbox.faults.slow_storage(128 * 1024)
+    async with PostQued(
+        sandbox.api_key,
+        base_url=sandbox.url,
+        retry=RetryPolicy.never(),
+        upload_stall_timeout=0.2,
+    ) as pq:
+        asset = await pq.content.upload_video(
+            video, width=1080, height=1920, duration_ms=1000
+        )
+
+    assert asset.size == 64 * 1024
+
+
+async def test_closing_the_client_during_a_retry_keeps_the_key(
+    sandbox: Sandbox, client: PostQued, video: ContentAsset, account: PlatformAccount
+) -> None:
+    sandbox.faults.status_sequence("publish", [503])
+    slow = PostQued(
+        sandbox.api_key,
+        base_url=sandbox.url,
+        retry=RetryPolicy(attempts=3, base=0.2, cap=0.2, jitter=0.0),
+    )
+    create = asyncio.ensure_future(
+        slow.publish.create([video], [Target.tiktok(account, "closing")])
+    )
+    # Polling the sandbox's log is the simplest way to see the 503 arrive.
+    while not any(r.path == "/v1/content/publish" for r in sandbox.requests):  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+
+    await slow.close()
+
+    with pytest.raises(PublishOutcomeUnknownError) as caught:
+        await create
+    assert isinstance(caught.value.__cause__, ClientClosedError)
+
+
+async def test_an_accepted_publish_with_an_unreadable_answer_keeps_the_key(
+    sandbox: Sandbox, client: PostQued, video: ContentAsset, account: PlatformAccount
+) -> None:
+    async def proxy_page(request: web.Request, operation: str | None) -> web.Response:
+        return web.Response(status=201, text="<html>accepted</html>")
+
+    sandbox.state.fault_hooks.append(proxy_page)
+
+    with pytest.raises(PublishOutcomeUnknownError) as caught:
+        await client.publish.create([video], [Target.tiktok(account, "lost page")])
+
+    assert caught.value.idempotency_key
+
+
+@pytest.mark.parametrize(
+    ("status", "open_"), [(400, False), (409, False), (403, True), (404, True)]
+)
+def test_only_a_refusal_of_the_request_itself_settles_an_open_outcome(
+    status: int, open_: bool
+) -> None:
+    record = AttemptRecord(attempts=2, maybe_processed=True)
+    error = error_for_status(status, message="m", code=None, request_id=None)
+
+    assert _outcome_unknown(error, record) is open_
