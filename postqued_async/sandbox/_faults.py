@@ -107,6 +107,9 @@ class _Rule:
     statuses: collections.deque[int] = attrs.field(factory=collections.deque)
     count: int = 0
     storm_left: int = 0
+    # Whether any request may start a storm: ``rate`` cannot tell, since
+    # 1.0 is both its default and a probability a caller may give.
+    storms_at_random: bool = False
     retry_after: float | datetime = 1.0
     seconds: float = 0.0
     code: str = ""
@@ -165,6 +168,7 @@ class FaultPlan:
             retry_after=retry_after,
             count=count,
             storm_left=count if rate is None else 0,
+            storms_at_random=rate is not None,
         )
 
     def delay(
@@ -253,7 +257,7 @@ class FaultPlan:
                 return None
             return self._refuse(kind, rule.status, operation)
         if kind == "storm":
-            if rule.storm_left == 0 and rule.rate < 1.0 and rule.roll():
+            if rule.storm_left == 0 and rule.storms_at_random and rule.roll():
                 rule.storm_left = rule.count
             if rule.storm_left == 0:
                 return None

@@ -77,6 +77,28 @@ async def test_storm_sends_retry_after_in_seconds_or_as_a_date(
             assert r.headers["Retry-After"] == "Tue, 01 Jan 2030 00:00:00 GMT"
 
 
+async def test_storm_at_rate_one_refuses_every_request(
+    http: aiohttp.ClientSession,
+) -> None:
+    plan = FaultPlan().rate_limit_storm("read", count=2, rate=1.0, retry_after=0.1)
+    async with Sandbox(fault_plan=plan) as sb:
+        statuses = [await _get_accounts(http, sb) for _ in range(5)]
+
+    assert statuses == [429] * 5
+    assert plan.injected["storm"] == 5
+
+
+async def test_storm_at_a_rate_starts_only_on_a_roll(
+    http: aiohttp.ClientSession,
+) -> None:
+    plan = FaultPlan(seed=3).rate_limit_storm("read", count=1, rate=0.3)
+    async with Sandbox(fault_plan=plan, rate_limits_enabled=False) as sb:
+        statuses = [await _get_accounts(http, sb) for _ in range(20)]
+
+    assert set(statuses) == {200, 429}
+    assert plan.injected["storm"] == statuses.count(429)
+
+
 async def test_reset_after_commit_creates_the_post_but_loses_the_answer(
     sandbox: Sandbox, media: Path
 ) -> None:
