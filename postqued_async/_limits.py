@@ -519,16 +519,25 @@ class LeakyBucketLimiter:
 class Unlimited:
     """No client-side limit: calls go at once, unless the server said 429."""
 
-    def __init__(self, operation: Operation, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        operation: Operation,
+        clock: Clock | None = None,
+        *,
+        max_pause: float = 300.0,
+        pause_jitter: float = 0.1,
+        rng: random.Random | None = None,
+    ) -> None:
         self.operation = operation
         self._clock = clock or SystemClock()
-        self._paused_until: float | None = None
+        self._pause = _Pause(operation, self._clock, max_pause, pause_jitter, rng)
+        self._ever_paused = False
 
     async def acquire(self, *, max_wait: float | None = None) -> None:
         # The common case costs one attribute check: no pause was ever asked.
-        if self._paused_until is None:
+        if not self._ever_paused:
             return
-        delay = self._paused_until - self._clock.monotonic()
+        delay = self._pause.remaining()
         if delay <= 0:
             return
         if max_wait is not None and delay > max_wait:
@@ -536,9 +545,8 @@ class Unlimited:
         await self._clock.sleep(delay)
 
     def pause(self, seconds: float) -> None:
-        until = self._clock.monotonic() + max(seconds, 0.0)
-        if self._paused_until is None or until > self._paused_until:
-            self._paused_until = until
+        self._ever_paused = True
+        self._pause.extend(seconds)
 
     def observe(
         self, *, limit: int | None, remaining: int | None, reset: float | None
@@ -546,15 +554,12 @@ class Unlimited:
         return None
 
     def status(self) -> LimitStatus:
-        pause = 0.0
-        if self._paused_until is not None:
-            pause = max(self._paused_until - self._clock.monotonic(), 0.0)
         return LimitStatus(
             operation=self.operation,
             limit=None,
             period=None,
             remaining=None,
-            next_slot_in=pause,
+            next_slot_in=self._pause.remaining(),
             waiting=0,
         )
 
@@ -578,7 +583,13 @@ class LimitSet:
     def _build(self, operation: Operation, rng: random.Random | None) -> LimitStrategy:
         limit = self.limits.for_operation(operation)
         if limit is None:
-            return Unlimited(operation, self.clock)
+            return Unlimited(
+                operation,
+                self.clock,
+                max_pause=self.limits.max_pause,
+                pause_jitter=self.limits.pause_jitter,
+                rng=rng,
+            )
         if self.limits.strategy == "leaky_bucket":
             return LeakyBucketLimiter(
                 operation,

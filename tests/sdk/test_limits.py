@@ -506,3 +506,13 @@ async def test_a_429_pauses_only_its_operation_and_the_retry_waits_its_turn(
     assert paused["read"].next_slot_in == pytest.approx(5.5)
     assert paused["publish"].next_slot_in == 0.0
     assert still_waiting
+
+
+async def test_unlimited_operations_obey_a_429_only_up_to_max_pause() -> None:
+    clock = FakeClock()
+    limits = LimitSet(Limits(read=None, max_pause=5.0, pause_jitter=0.0), clock=clock)
+    reads = limits[Operation.READ]
+
+    reads.pause(3600)
+
+    assert reads.status().next_slot_in == pytest.approx(5.0)
