@@ -172,16 +172,25 @@ class PublishResource:
             ) from exc
         return attrs.evolve(publish, idempotency_key=key)
 
-    async def get(self, publish_id: str) -> Publish:
+    async def get(self, publish_id: str, *, deadline: float | None = None) -> Publish:
         """The publish request now, with each target's status.
+
+        Args:
+            publish_id: the id from :meth:`create`.
+            deadline: seconds the call may take, waiting for a read slot and
+                retries included.
 
         Raises:
             NotFoundError: no such publish request.
         """
-        if not publish_id:
-            raise ValidationError("publish_id is empty; pass the id from create()")
+        if not isinstance(publish_id, str) or not publish_id.strip():
+            raise ValidationError(
+                f"publish_id must be the id from create(), not {publish_id!r}"
+            )
         response = await self._transport.request(
-            self._routes.publish_get, path_params={"publish_id": publish_id}
+            self._routes.publish_get,
+            path_params={"publish_id": publish_id},
+            deadline=deadline,
         )
         return structure(response.body, Publish)
 
@@ -210,10 +219,28 @@ class PublishResource:
             PublishWaitTimeoutError: still in flight after ``timeout``
                 seconds; the last state is on the error.
         """
+        for name, value in (("timeout", timeout), ("poll_interval", poll_interval)):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValidationError(f"{name} must be a number, not {value!r}")
+            if value <= 0:
+                raise ValidationError(f"{name} must be positive, not {value!r}")
         clock = self._transport.clock
         deadline = clock.monotonic() + timeout
+        publish: Publish | None = None
         while True:
-            publish = await self.get(publish_id)
+            try:
+                publish = await self.get(
+                    publish_id, deadline=max(deadline - clock.monotonic(), 0.0)
+                )
+            except LimitWaitTooLongError:
+                # No read slot before the time is up: the wait is over.
+                if publish is None:
+                    raise
+                raise PublishWaitTimeoutError(
+                    f"publish {publish_id} was still in flight when {timeout:g}s "
+                    "ran out waiting for a read slot; wait again or check later",
+                    publish=publish,
+                ) from None
             if on_update is not None:
                 on_update(publish)
             if publish.is_terminal:

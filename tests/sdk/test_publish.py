@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,11 +14,14 @@ from postqued_async import (
     ContentAsset,
     FakeClock,
     IdempotencyConflictError,
+    Limits,
+    LimitSet,
     NotFoundError,
     PlatformAccount,
     PostQued,
     PublishStatus,
     PublishWaitTimeoutError,
+    RateLimit,
     Target,
     TargetStatus,
     ValidationError,
@@ -286,3 +290,32 @@ async def test_repeat_after_the_dispatch_time_replays_the_original(
 
     assert again.id == first.id
     assert sandbox.ledger.count_by_idempotency_key() == {"again": 1}
+
+
+async def test_wait_keeps_its_timeout_even_when_reads_are_rate_limited(
+    sandbox: Sandbox, video: ContentAsset, account: PlatformAccount
+) -> None:
+    later = datetime.now(UTC) + timedelta(hours=1)
+    async with PostQued(
+        sandbox.api_key,
+        base_url=sandbox.url,
+        limits=LimitSet(Limits(read=RateLimit(1, 60.0))),
+    ) as pq:
+        publish = await pq.publish.create(
+            [video], [Target.tiktok(account, "later", dispatch_at=later)]
+        )
+        started = time.monotonic()
+
+        with pytest.raises(PublishWaitTimeoutError) as caught:
+            await pq.publish.wait(publish.id, timeout=0.3, poll_interval=0.05)
+
+    assert time.monotonic() - started < 5
+    assert caught.value.publish.id == publish.id
+
+
+@pytest.mark.parametrize("value", [0, -1])
+async def test_wait_refuses_a_timeout_that_is_not_positive(
+    pq: PostQued, value: float
+) -> None:
+    with pytest.raises(ValidationError, match="timeout must be positive"):
+        await pq.publish.wait("some-id", timeout=value)
