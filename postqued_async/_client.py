@@ -46,7 +46,11 @@ def _resolve_api_key(api_key: str | None) -> str:
     else:
         key = _setting(API_KEY_VARIABLE) or ""
         source = API_KEY_VARIABLE
-    if not isinstance(key, str) or not key.strip():
+    if not isinstance(key, str):
+        raise ConfigurationError(
+            f"the API key must be a string, not {type(key).__name__}"
+        )
+    if not key.strip():
         raise ConfigurationError(
             "no PostQued API key: pass PostQued(api_key='pq_...') or set "
             f"{API_KEY_VARIABLE} (in the environment or a .env file)"
@@ -103,6 +107,16 @@ class PostQued:
         rng: random.Random | None = None,
     ) -> None:
         key = _resolve_api_key(api_key)
+        for name, value in (
+            ("timeout", timeout),
+            ("upload_stall_timeout", upload_stall_timeout),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigurationError(f"{name} must be a number, not {value!r}")
+            if value <= 0:
+                raise ConfigurationError(
+                    f"{name} must be a positive number of seconds, not {value!r}"
+                )
         self.base_url = base_url or _setting(BASE_URL_VARIABLE) or DEFAULT_BASE_URL
         self.base_url = self.base_url.rstrip("/")
         if not self.base_url.startswith(("http://", "https://")):

@@ -11,6 +11,7 @@ naive dispatch time or an unknown privacy level fails before anything is sent.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -156,7 +157,13 @@ def _caption(value: str) -> str:
         raise ValidationError(f"caption must be a string, not {type(value).__name__}")
     if not value.strip():
         raise ValidationError("caption is empty; write the text of the post")
-    length = caption_length(value)
+    try:
+        length = caption_length(value)
+    except UnicodeEncodeError:
+        raise ValidationError(
+            "caption holds a lone surrogate, which is not text; it usually "
+            "comes from a wrongly decoded file"
+        ) from None
     if length > MAX_CAPTION_LENGTH:
         raise ValidationError(
             f"caption is {length:,} characters long as the API counts them "
@@ -216,6 +223,14 @@ class Target:
                 f"options must be a mapping of the API's option names, not "
                 f"{type(self.options).__name__}"
             )
+        if isinstance(self.options, Mapping):
+            try:
+                json.dumps(self.options)
+            except (TypeError, ValueError) as exc:
+                raise ValidationError(
+                    f"options must hold only JSON values (text, numbers, "
+                    f"booleans, lists, mappings): {exc}"
+                ) from None
         if self.platform is Platform.TIKTOK and isinstance(self.options, Mapping):
             object.__setattr__(self, "options", TikTokOptions.from_wire(self.options))
         elif isinstance(self.options, TikTokOptions) and (

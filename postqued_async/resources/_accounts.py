@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from postqued_async._enums import Platform
-from postqued_async._errors import AccountNotFoundError, ValidationError
+from postqued_async._errors import (
+    AccountNotFoundError,
+    UnexpectedResponseError,
+    ValidationError,
+)
 from postqued_async._models import PlatformAccount, structure
 from postqued_async._routes import Routes
 from postqued_async._transport import Transport
@@ -33,7 +37,14 @@ class AccountsResource:
         response = await self._transport.request(
             self._routes.accounts_list, query=query
         )
-        accounts = (response.body or {}).get("accounts", [])
+        body = response.body
+        accounts = body.get("accounts") if isinstance(body, dict) else None
+        if not isinstance(accounts, list):
+            raise UnexpectedResponseError(
+                "the API answered the accounts list without an 'accounts' list; "
+                "upgrade postqued-async, or report it with the request id "
+                f"{response.request_id}"
+            )
         return [structure(account, PlatformAccount) for account in accounts]
 
     async def get(

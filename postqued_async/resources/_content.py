@@ -8,7 +8,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from pathlib import Path
 
 import aiohttp
@@ -133,13 +133,13 @@ class ContentResource:
             )
         return await self._upload_image(media, progress=progress)
 
-    async def upload_many(
+    def upload_many(
         self,
         paths: Iterable[StrPath],
         *,
         concurrency: int = 4,
         progress: BatchProgressCallback | None = None,
-    ) -> AsyncIterator[UploadResult]:
+    ) -> AsyncGenerator[UploadResult, None]:
         """Upload many files at once, yielding each result as it finishes.
 
         A file that fails is yielded with its error and does not stop the
@@ -164,7 +164,21 @@ class ContentResource:
             raise ValidationError(
                 "paths must be a list of files; for one file use upload()"
             )
-        files = [Path(path) for path in paths]
+        files = list(paths)
+        for index, path in enumerate(files):
+            if not isinstance(path, str | os.PathLike):
+                raise ValidationError(
+                    f"paths[{index}] is {path!r}, not the path of a media file"
+                )
+        # Checked here, when called, rather than at the first iteration.
+        return self._upload_many([Path(path) for path in files], concurrency, progress)
+
+    async def _upload_many(
+        self,
+        files: list[Path],
+        concurrency: int,
+        progress: BatchProgressCallback | None,
+    ) -> AsyncGenerator[UploadResult, None]:
         send, receive = anyio.create_memory_object_stream[UploadResult](math.inf)
 
         # The task group runs in a task of its own: an async generator must

@@ -126,3 +126,33 @@ async def test_a_username_on_several_platforms_needs_the_platform() -> None:
         account = await pq.accounts.get("brand", platform="tiktok")
 
     assert account.platform is Platform.TIKTOK
+
+
+def test_a_caption_that_is_not_text_is_refused() -> None:
+    with pytest.raises(ValidationError, match="surrogate"):
+        Target.tiktok("acc", "hi \ud800")
+
+
+def test_options_that_are_not_json_are_refused_when_built() -> None:
+    with pytest.raises(ValidationError, match="JSON"):
+        Target.for_platform("youtube", "acc", "hi", options={"tags": {"a"}})
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"), [("timeout", 0), ("timeout", -1), ("upload_stall_timeout", 0)]
+)
+def test_timeouts_must_be_positive(setting: str, value: float) -> None:
+    with pytest.raises(ConfigurationError, match=setting):
+        PostQued("pq_x", **{setting: value})
+
+
+def test_a_key_that_is_not_text_says_so() -> None:
+    with pytest.raises(ConfigurationError, match="must be a string"):
+        PostQued(123)  # type: ignore[arg-type]
+
+
+async def test_upload_many_checks_its_arguments_when_called(pq: PostQued) -> None:
+    with pytest.raises(ValidationError, match="concurrency"):
+        pq.content.upload_many([], concurrency=0)
+    with pytest.raises(ValidationError, match=r"paths\[1\]"):
+        pq.content.upload_many(["a.mp4", None])  # type: ignore[list-item]
