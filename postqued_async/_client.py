@@ -15,7 +15,7 @@ from postqued_async._errors import ConfigurationError
 from postqued_async._limits import Limits, LimitSet, LimitStatus, shared_limits
 from postqued_async._retry import RetryPolicy
 from postqued_async._routes import V1, Routes
-from postqued_async._transport import Transport
+from postqued_async._transport import Transport, header_safe
 from postqued_async.resources import AccountsResource, ContentResource, PublishResource
 
 __all__ = ["DEFAULT_BASE_URL", "PostQued"]
@@ -56,8 +56,7 @@ def _resolve_api_key(api_key: str | None) -> str:
             f"{API_KEY_VARIABLE} (in the environment or a .env file)"
         )
     key = key.strip()
-    printable = all("!" <= char <= "~" for char in key)
-    if not key.startswith("pq_") or len(key) < 4 or not printable:
+    if not key.startswith("pq_") or len(key) < 4 or not header_safe(key):
         # Never echo the key: a wrong one may well be another service's secret.
         raise ConfigurationError(
             f"the API key from {source} does not look like a PostQued key "

@@ -37,12 +37,15 @@ class SystemClock:
     """The real clock: :func:`time.monotonic`, :func:`time.time`, asyncio sleep."""
 
     def monotonic(self) -> float:
+        """:func:`time.monotonic`."""
         return time.monotonic()
 
     def time(self) -> float:
+        """:func:`time.time`."""
         return time.time()
 
     async def sleep(self, seconds: float) -> None:
+        """:func:`asyncio.sleep`, never for a negative time."""
         await asyncio.sleep(max(0.0, seconds))
 
     def __repr__(self) -> str:
@@ -67,12 +70,15 @@ class FakeClock:
         self._order = itertools.count()
 
     def monotonic(self) -> float:
+        """Seconds since the clock was made, as far as it has been advanced."""
         return self._now
 
     def time(self) -> float:
+        """The start time plus :meth:`monotonic`."""
         return self._epoch + self._now
 
     async def sleep(self, seconds: float) -> None:
+        """Wait until :meth:`advance` carries the clock ``seconds`` further."""
         if seconds <= 0:
             await asyncio.sleep(0)
             return

@@ -2,7 +2,7 @@
 
 Connection failures, timeouts, 408, 429 and 5xx are worth another attempt;
 every other 4xx would fail the same way again. The backoff is exponential
-with "full jitter" (a random delay between half and all of the step), and a
+with "equal jitter" (a random delay between half and all of the step), and a
 server's ``Retry-After`` is a floor: the SDK never comes back earlier than
 asked.
 """

@@ -61,6 +61,11 @@ _UPLOAD_CHUNK = 256 * 1024
 _REQUEST_ID_HEADER = "X-Request-Id"
 
 
+def header_safe(value: str) -> bool:
+    """Whether a value can go in a header as it is: visible ASCII, no spaces."""
+    return all("!" <= char <= "~" for char in value)
+
+
 def redact_url(url: str) -> str:
     """The URL without its query string, where presigned URLs keep secrets."""
     parts = urlsplit(url)

@@ -26,7 +26,7 @@ from postqued_async._errors import (
 from postqued_async._models import ContentAsset, Publish, structure
 from postqued_async._routes import Routes
 from postqued_async._targets import Target
-from postqued_async._transport import AttemptRecord, Transport
+from postqued_async._transport import AttemptRecord, Transport, header_safe
 
 __all__ = ["IDEMPOTENCY_KEY_TTL", "PublishResource", "new_idempotency_key"]
 
@@ -289,11 +289,7 @@ class PublishResource:
     def _idempotency_key(self, key: str | None) -> str:
         if key is None:
             return new_idempotency_key(self._transport.clock.time())
-        if (
-            not isinstance(key, str)
-            or not 1 <= len(key) <= 255
-            or not all("!" <= char <= "~" for char in key)
-        ):
+        if not isinstance(key, str) or not 1 <= len(key) <= 255 or not header_safe(key):
             raise ValidationError(
                 "idempotency_key must be 1 to 255 printable ASCII characters "
                 f"without spaces, not {key!r}"

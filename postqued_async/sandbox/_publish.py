@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from postqued_async._targets import caption_length
 from postqued_async.sandbox._errors import validation
 from postqued_async.sandbox._state import Account, ApiKey, SandboxState
 
@@ -206,7 +207,7 @@ def _target(name: str, target: Any, state: SandboxState, caller: ApiKey) -> Targ
         )
 
     caption = target.get("caption")
-    if not isinstance(caption, str) or not 1 <= _utf16_length(caption) <= MAX_CAPTION:
+    if not isinstance(caption, str) or not 1 <= _length(caption) <= MAX_CAPTION:
         raise validation(
             f"{name}.caption must be a string of 1 to {MAX_CAPTION} characters, "
             f"got {_describe(caption)}."
@@ -284,6 +285,10 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 60 else f"{text[:57]}..."
 
 
-def _utf16_length(text: str) -> int:
-    # Counted as JavaScript counts: an emoji outside the BMP is two units.
-    return len(text.encode("utf-16-le")) // 2
+def _length(caption: str) -> int:
+    # A lone surrogate (valid in JSON escapes, not in text) counts as too
+    # long rather than crashing the handler.
+    try:
+        return caption_length(caption)
+    except UnicodeEncodeError:
+        return MAX_CAPTION + 1
