@@ -215,8 +215,12 @@ async def test_scheduled_post_whose_slot_comes_too_late_dispatches_on_creation(
     assert "dispatch time passed while waiting for a publish slot" in late.notes[0]
     assert report.posts[0].dispatch_at is not None
     assert report.totals["dispatchedOnCreation"] == 2
+    # The fake clock leaps 0.25 s while a create is on the wire, more than the
+    # limiter's 0.1 s margin, so the sandbox may count a slot later than the
+    # client did and answer 429; the retried create still posts once.
     publishes = [r.status for r in sb.requests if r.path == "/v1/content/publish"]
-    assert publishes == [201] * 4
+    assert publishes.count(201) == 4
+    assert set(publishes) <= {201, 429}
     assert len(sb.ledger.published()) == 4
 
 
