@@ -434,26 +434,26 @@ def _caption(value: str, problem: _Report) -> None:
 
 
 def _platform(value: str, problem: _Report) -> Platform | None:
-    platform = Platform(value.strip().casefold())
-    if not platform.is_known:
+    try:
+        return Platform.parse(value, "platform")
+    except ValidationError:
         choices = ", ".join(member.value for member in Platform)
         problem(
             "platform", f"{value.strip()!r} is not a platform; use one of {choices}"
         )
         return None
-    return platform
 
 
 def _intent(value: str, problem: _Report) -> Intent | None:
-    intent = Intent(value.strip().casefold())
-    if not intent.is_known:
+    try:
+        return Intent.parse(value, "intent")
+    except ValidationError:
         problem(
             "intent",
             f"{value.strip()!r} is not an intent; write draft (to the creator's "
             "inbox) or publish (live)",
         )
         return None
-    return intent
 
 
 def _options(value: str, problem: _Report) -> dict[str, Any] | None:
