@@ -30,6 +30,7 @@ import attrs
 
 from postqued_async._client import PostQued
 from postqued_async._clock import Clock
+from postqued_async._converter import format_instant, parse_instant
 from postqued_async._errors import (
     IdempotencyConflictError,
     LimitWaitTooLongError,
@@ -235,8 +236,10 @@ class CampaignReport:
         return {
             "campaign": self.campaign,
             "baseUrl": self.base_url,
-            "startedAt": _instant(self.started_at),
-            "finishedAt": _instant(self.finished_at) if self.finished_at else None,
+            "startedAt": format_instant(self.started_at),
+            "finishedAt": (
+                format_instant(self.finished_at) if self.finished_at else None
+            ),
             "seconds": seconds,
             "ok": self.ok,
             "totals": self.totals,
@@ -314,7 +317,7 @@ def read_previous_posts(
             found = PreviousPost(
                 post.get("publishId"),
                 tuple(post.get("contentIds") or ()),
-                datetime.fromisoformat(when) if when else None,
+                parse_instant(when) if when else None,
                 tuple(post.get("notes") or ()),
                 bool(post.get("dispatchedOnCreation")),
             )
@@ -335,6 +338,13 @@ class CampaignObserver:
     Subclass it to show progress. The methods are called from the event
     loop and must not block.
     """
+
+    def campaign_started(self, report: CampaignReport) -> None:
+        """Every account is found and work begins.
+
+        ``report`` is filled in as the run goes on; it is the one the run
+        returns, and holds what was reached should the run be cut short.
+        """
 
     def uploads_started(self, files: Sequence[Path]) -> None:
         """The distinct media files are about to be uploaded."""
@@ -450,6 +460,7 @@ class _CampaignRun:
         accounts = await self._resolve_accounts()
         for outcome in self.report.posts:
             outcome.account_id = accounts[outcome.post_id].id
+        self.observer.campaign_started(self.report)
 
         fresh = [
             post
@@ -461,9 +472,6 @@ class _CampaignRun:
         files = list(dict.fromkeys(path for post in fresh for path in post.media))
         uploads = await self._upload(files)
 
-        for outcome in self.report.posts:
-            earlier = self.previous.get(outcome.idempotency_key)
-            outcome.resumed = earlier is not None and earlier.publish_id is not None
         publish_start = self._now()
         self.observer.publishing_started(self.report.posts)
         async with anyio.create_task_group() as group:
@@ -479,7 +487,7 @@ class _CampaignRun:
         return datetime.fromtimestamp(self.clock.time(), UTC)
 
     def _outcome(self, post: CampaignPost) -> PostOutcome:
-        return PostOutcome(
+        outcome = PostOutcome(
             post_id=post.post_id,
             line=post.line,
             platform=post.platform.value,
@@ -489,6 +497,10 @@ class _CampaignRun:
             idempotency_key=campaign_idempotency_key(post),
             media=[_relative(path, self.manifest.path.parent) for path in post.media],
         )
+        previous = self.previous.get(outcome.idempotency_key)
+        if previous is not None:
+            _carry_over(outcome, previous)
+        return outcome
 
     def _elapsed(self) -> float:
         return round(time.monotonic() - self.started, 3)
@@ -537,11 +549,8 @@ class _CampaignRun:
         uploads: Mapping[Path, UploadOutcome],
         publish_start: datetime,
     ) -> None:
-        previous = self.previous.get(outcome.idempotency_key)
         try:
-            if previous is not None and previous.publish_id is not None:
-                self._resume(outcome, previous)
-            else:
+            if not outcome.resumed:
                 created = await self._create(post, outcome, uploads, publish_start)
                 if created is None:
                     return
@@ -566,15 +575,6 @@ class _CampaignRun:
                 outcome.status = "not_sent"
         outcome.timings["finished"] = self._elapsed()
         self.observer.post_changed(outcome)
-
-    def _resume(self, outcome: PostOutcome, previous: PreviousPost) -> None:
-        outcome.publish_id = previous.publish_id
-        outcome.resumed = True
-        outcome.content_ids = list(previous.content_ids)
-        if previous.dispatch_at is not None:
-            outcome.dispatch_at = _instant(previous.dispatch_at)
-        outcome.notes.extend(previous.notes)
-        outcome.dispatched_on_creation = previous.dispatched_on_creation
 
     def _polled(self, outcome: PostOutcome, publish: Publish) -> None:
         outcome.record(publish)
@@ -608,7 +608,7 @@ class _CampaignRun:
             dispatch_at = post.dispatch_time(publish_start)
 
         outcome.content_ids = content_ids
-        outcome.dispatch_at = _instant(dispatch_at) if dispatch_at else None
+        outcome.dispatch_at = format_instant(dispatch_at) if dispatch_at else None
         try:
             # A repeat must send the very same bytes, so it never falls back.
             if repeat:
@@ -659,10 +659,14 @@ class _CampaignRun:
                     max_wait=max(left - DISPATCH_LEAD, 0.0),
                 )
             except LimitWaitTooLongError:
-                # No slot was taken, so this attempt sent nothing. Should an
-                # earlier attempt have reached the server, the changed body
-                # under the same key is refused as a conflict: never a second
-                # post.
+                # The SDK raises this bare only when no attempt may have
+                # arrived; had one, it raises PublishOutcomeUnknownError and
+                # the post is left unknown, never sent again with a changed
+                # body. Below, the body changes under the same key: should
+                # an earlier run have sent this post, the API answers 409
+                # (IdempotencyConflictError, so already_sent), never a
+                # second post. Should this create's own outcome be open, the
+                # report keeps its body (dispatch on creation) for a repeat.
                 pass
         log.info(
             "post %s: its dispatch time passes before it can be sent; "
@@ -723,11 +727,27 @@ async def upload_files(
         if result.content is not None:
             outcome.content_id = result.content.id
         else:
-            log.info("upload of %s failed: %s", result.path.name, result.error)
             outcome.error = str(result.error)
         outcome.seconds = round(time.monotonic() - began.get(result.path, started), 3)
         observer.upload_finished(outcome)
     return uploads
+
+
+def _carry_over(outcome: PostOutcome, previous: PreviousPost) -> None:
+    # Taken in before the run starts, so a run cut short early still reports
+    # every fact a later resume depends on.
+    outcome.content_ids = list(previous.content_ids)
+    if previous.dispatch_at is not None:
+        outcome.dispatch_at = format_instant(previous.dispatch_at)
+    outcome.notes.extend(previous.notes)
+    outcome.dispatched_on_creation = previous.dispatched_on_creation
+    if previous.publish_id is not None:
+        outcome.publish_id = previous.publish_id
+        outcome.resumed = True
+    else:
+        # The earlier create may have arrived; until a repeat answers, it
+        # still may have.
+        outcome.status = "unknown"
 
 
 def _relative(path: Path, base: Path) -> str:
@@ -735,8 +755,3 @@ def _relative(path: Path, base: Path) -> str:
         return str(path.relative_to(base.resolve()))
     except ValueError:
         return path.name
-
-
-def _instant(value: datetime) -> str:
-    text = value.astimezone(UTC).isoformat(timespec="milliseconds")
-    return text.replace("+00:00", "Z")

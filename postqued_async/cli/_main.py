@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import logging
+import math
 import re
 import sys
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ from rich.console import Console
 
 from postqued_async import __version__
 from postqued_async._client import PostQued
-from postqued_async._enums import Platform
+from postqued_async._enums import Intent, Platform
 from postqued_async._errors import (
     ConfigurationError,
     PostQuedError,
@@ -69,6 +70,14 @@ _LOG_WIDTH = 160
 _API_KEY = re.compile(r"pq_[^\s'\",]+")
 
 _PLATFORMS = ", ".join(platform.value for platform in Platform)
+
+# The SDK's own message speaks of PostQued(api_key=...); a shell user needs
+# the command's names for the same settings.
+_CONFIGURATION_HINT = (
+    "hint: the command takes the key from --api-key or POSTQUED_API_KEY, and "
+    "the API origin from --base-url or POSTQUED_BASE_URL (either variable may "
+    "be in the environment or a .env file)"
+)
 
 _CAMPAIGN_RUN_HELP = """\
 Check the whole manifest, upload its media once each, publish every post under
@@ -251,14 +260,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--timeout",
-        type=float,
+        type=_positive_seconds,
         default=600.0,
         metavar="S",
         help="seconds to wait for each post to end (default: 600)",
     )
     run.add_argument(
         "--poll-interval",
-        type=float,
+        type=_positive_seconds,
         default=2.0,
         metavar="S",
         help="seconds between status checks (default: 2)",
@@ -272,14 +281,14 @@ def _wait_options(command: argparse.ArgumentParser) -> None:
     )
     command.add_argument(
         "--timeout",
-        type=float,
+        type=_positive_seconds,
         default=600.0,
         metavar="S",
         help="with --wait, seconds to wait in all (default: 600)",
     )
     command.add_argument(
         "--poll-interval",
-        type=float,
+        type=_positive_seconds,
         default=2.0,
         metavar="S",
         help="with --wait, seconds between status checks (default: 2)",
@@ -333,22 +342,28 @@ async def amain(
             if args.command == "publish":
                 return await _publish(pq, args, console)
             return await _status(pq, args, console)
-    except (ValidationError, ConfigurationError) as exc:
-        # soft_wrap: a long problem line stays one line, as it was written.
-        errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+    except ConfigurationError as exc:
+        _print_error(errors, f"error: {exc}")
+        _print_error(errors, _CONFIGURATION_HINT)
+        return EXIT_INPUT
+    except ValidationError as exc:
+        _print_error(errors, f"error: {exc}")
         return EXIT_INPUT
     except PostQuedError as exc:
-        errors.print(
-            f"error: {type(exc).__name__}: {exc}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
+        _print_error(errors, f"error: {type(exc).__name__}: {exc}")
         return EXIT_FAILED
 
 
+def _print_error(errors: Console, line: str) -> None:
+    # soft_wrap: a long problem line stays one line, as it was written.
+    errors.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 async def _accounts(pq: PostQued, args: argparse.Namespace, console: Console) -> int:
-    accounts = await pq.accounts.list(args.platform)
+    platform = None
+    if args.platform is not None:
+        platform = Platform.parse(args.platform, "platform")
+    accounts = await pq.accounts.list(platform)
     console.print(accounts_table(accounts))
     return EXIT_OK
 
@@ -370,13 +385,13 @@ async def _upload(pq: PostQued, args: argparse.Namespace, console: Console) -> i
 
 
 async def _publish(pq: PostQued, args: argparse.Namespace, console: Console) -> int:
-    platform = Platform(args.platform.casefold())
+    platform = Platform.parse(args.platform, "platform")
     account = await pq.accounts.get(args.account, platform=platform)
     target = Target.for_platform(
         platform,
         account,
         args.caption,
-        intent=args.intent,
+        intent=Intent.parse(args.intent, "intent"),
         dispatch_at=args.dispatch_at,
         options=dict(args.option),
     )
@@ -445,8 +460,15 @@ async def _run_with(
         )
     finally:
         view.close()
+        # Cut short by Ctrl-C or a crash, the run still leaves the publish
+        # ids it reached, which a rerun with this --report resumes from.
+        if view.report is not None:
+            view.report.write(args.report)
+            if view.report.finished_at is None:
+                console.print(
+                    f"the run stopped early; what it reached is in {args.report}"
+                )
 
-    report.write(args.report)
     console.print(summary_table(report))
     for note in summary_notes(report):
         console.print(note, markup=False, highlight=False)
@@ -470,9 +492,25 @@ def _configure_logging(verbosity: int) -> None:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds"
+        ) from None
+    # NaN fails every comparison, so it is caught by the same test.
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
     return value
 
 

@@ -170,7 +170,8 @@ def _post_cells(post: PostOutcome) -> tuple[str | Text, ...]:
 class CampaignView(CampaignObserver):
     """Shows a campaign as it runs: upload bars, then a live status table.
 
-    Call :meth:`close` when the run ends, however it ends.
+    Call :meth:`close` when the run ends, however it ends. :attr:`report`
+    is the run's report once it has started, to save even when cut short.
     """
 
     def __init__(self, console: Console) -> None:
@@ -181,6 +182,11 @@ class CampaignView(CampaignObserver):
         self._tasks: dict[Path, TaskID] = {}
         self._live: Live | None = None
         self._posts: Sequence[PostOutcome] = ()
+        self.report: CampaignReport | None = None
+
+    def campaign_started(self, report: CampaignReport) -> None:
+        """Keep the report, which fills in as the run goes on."""
+        self.report = report
 
     def uploads_started(self, files: Sequence[Path]) -> None:
         """Show a bar for all files and one per file."""

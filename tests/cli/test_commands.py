@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_helpers import EXAMPLES, write_manifest
 from rich.console import Console
 
-from postqued_async import PostQued, Target
+from postqued_async import PostQued, Publish, Target
 from postqued_async.cli._main import amain, build_parser
+from postqued_async.resources import PublishResource
 from postqued_async.sandbox import Sandbox
 
 
@@ -237,3 +241,108 @@ async def test_missing_key_is_an_input_error(
 
     assert result.code == 2
     assert "POSTQUED_API_KEY" in result.err
+    assert "--api-key" in result.err
+
+
+async def test_unknown_platform_is_named_as_written(sb: Sandbox) -> None:
+    server = ("--base-url", sb.url, "--api-key", sb.api_key)
+    publish = ("publish", "--content", "c_1", "--account", "creator_one")
+
+    result = await run(*server, *publish, "--platform", "bogus", "--caption", "Hi")
+    listed = await run(*server, "accounts", "--platform", "Bogus")
+
+    assert result.code == 2
+    assert result.err.startswith("error: unknown platform 'bogus'; use one of: ")
+    assert "<Platform" not in result.err
+    assert listed.code == 2
+    assert "unknown platform 'Bogus'" in listed.err
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--timeout", "-5"),
+        ("--timeout", "0"),
+        ("--timeout", "nan"),
+        ("--poll-interval", "0"),
+        ("--poll-interval", "-1"),
+        ("--poll-interval", "soon"),
+        ("--concurrency", "0"),
+        ("--concurrency", "two"),
+    ],
+)
+async def test_campaign_run_refuses_a_count_or_time_that_is_not_positive(
+    option: str, value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = write_manifest(tmp_path)
+
+    with pytest.raises(SystemExit) as exited:
+        await run("campaign", "run", str(manifest), "--sandbox", option, value)
+
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert f"argument {option}: " in err
+    assert "_positive" not in err
+
+
+@pytest.mark.parametrize("option", ["--timeout", "--poll-interval"])
+async def test_status_wait_refuses_a_time_that_is_not_positive(
+    option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        await run("status", "p_1", "--wait", option, "-0.5")
+
+    assert exited.value.code == 2
+    assert "must be more than 0 seconds" in capsys.readouterr().err
+
+
+async def test_run_cut_short_still_reports_what_it_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = EXAMPLES / "media/team.jpg"
+    manifest = write_manifest(
+        tmp_path,
+        f"one,{image},Hi,tiktok,creator_one,publish,,",
+        f"two,{image},Crash,tiktok,creator_two,publish,,",
+    )
+    report_path = tmp_path / "report.json"
+    create = PublishResource.create
+    one_created = asyncio.Event()
+
+    async def create_or_crash(
+        self: PublishResource,
+        content_ids: Sequence[str],
+        targets: Sequence[Target],
+        **options: Any,
+    ) -> Publish:
+        if targets[0].caption != "Crash":
+            publish = await create(self, content_ids, targets, **options)
+            one_created.set()
+            return publish
+        await one_created.wait()
+        raise RuntimeError("the client broke")
+
+    monkeypatch.setattr(PublishResource, "create", create_or_crash)
+    async with Sandbox(queue_delay=0.05, processing_delay=0.05) as sb:
+        argv = ("campaign", "run", str(manifest), "--report", str(report_path))
+        server = ("--base-url", sb.url, "--api-key", sb.api_key)
+        fast = ("--poll-interval", "0.05")
+        with pytest.raises(ExceptionGroup) as crashed:
+            await run(*argv, *server, *fast)
+        cut_short = json.loads(report_path.read_text(encoding="utf-8"))
+        monkeypatch.undo()
+        again = await run(*argv, *server, *fast)
+        created = sb.ledger.count_by_idempotency_key()
+    resumed = json.loads(report_path.read_text(encoding="utf-8"))
+
+    assert crashed.group_contains(RuntimeError, match="the client broke")
+    one, two = cut_short["posts"]
+    assert one["publishId"] is not None
+    assert one["contentIds"]
+    assert two["publishId"] is None
+    assert cut_short["finishedAt"] is None
+    assert again.code == 0, again.out + again.err
+    assert resumed["posts"][0]["publishId"] == one["publishId"]
+    assert resumed["posts"][0]["resumed"] is True
+    assert [post["status"] for post in resumed["posts"]] == ["published"] * 2
+    assert sorted(created.values()) == [1, 1]
