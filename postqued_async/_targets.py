@@ -146,7 +146,7 @@ def _check_account(platform: Platform, account: PlatformAccount | str) -> None:
         return
     if account.platform is not platform:
         raise ValidationError(
-            f"account {account.username!r} is a {account.platform.value} account, "
+            f"account {account.username!r} is on {account.platform.value}, "
             f"not {platform.value}; find the {platform.value} one with "
             f"pq.accounts.get({account.username!r}, platform={platform.value!r})"
         )

@@ -84,14 +84,15 @@ def campaign_idempotency_key(post: CampaignPost) -> str:
     """The idempotency key of one post of a campaign, the same on every run.
 
     It is a UUIDv5 of the row's ``post_id`` and a canonical JSON of what the
-    post is, as the manifest writes it: media paths (relative to the
-    manifest), caption, platform, account, intent, ``dispatch_at`` as written
-    (``+5s``, not the instant it resolves to) and options. The manifest's
-    file name plays no part, so a renamed copy maps to the same keys while an
-    unrelated campaign reusing a ``post_id`` gets keys of its own.
+    post is: the media files' contents (their SHA-256), caption, platform,
+    account, intent, ``dispatch_at`` as written (``+5s``, not the instant it
+    resolves to) and options. The manifest's file name and the media files'
+    names play no part, so a renamed copy maps to the same keys, while an
+    unrelated campaign reusing a ``post_id``, or a file name for another
+    video, gets keys of its own.
     """
     post_is = {
-        "media": list(post.media_written),
+        "media": list(post.media_digests or post.media_written),
         "caption": post.caption,
         "platform": post.platform.value,
         "account": post.account.casefold(),

@@ -15,6 +15,7 @@ that needs fixing. The columns::
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -116,7 +117,8 @@ class CampaignPost:
     scheduled post; neither for a post that goes out now. ``media_written``
     and ``dispatch_written`` keep the row's own spelling (paths relative to
     the manifest, ``+5s``), which stays the same however often and from
-    wherever the campaign is run.
+    wherever the campaign is run; ``media_digests`` are the SHA-256 of each
+    media file's bytes, so that what a post is includes what it shows.
     """
 
     line: int
@@ -131,6 +133,7 @@ class CampaignPost:
     dispatch_offset: timedelta | None = None
     media_written: tuple[str, ...] = ()
     dispatch_written: str = ""
+    media_digests: tuple[str, ...] = ()
 
     @property
     def scheduled(self) -> bool:
@@ -212,6 +215,7 @@ class _Checker:
         self.now = now
         self.problems: list[ManifestProblem] = []
         self._probes: dict[Path, MediaInfo | MediaError] = {}
+        self._digests: dict[Path, str] = {}
 
     def check(self, text: str) -> list[CampaignPost]:
         rows = list(_rows(text))
@@ -306,6 +310,7 @@ class _Checker:
             dispatch_offset=offset,
             media_written=media_written,
             dispatch_written=row["dispatch_at"].strip(),
+            media_digests=tuple(self._digest(path) for path in media),
         )
         # Building the target runs the SDK's own checks of the options (for
         # TikTok, every option name and value).
@@ -346,6 +351,15 @@ class _Checker:
                 problem("media", message)
             paths.append(path)
         return tuple(paths)
+
+    def _digest(self, path: Path) -> str:
+        if path not in self._digests:
+            digest = hashlib.sha256()
+            with path.open("rb") as file:
+                while chunk := file.read(1024 * 1024):
+                    digest.update(chunk)
+            self._digests[path] = digest.hexdigest()
+        return self._digests[path]
 
     def _probe(self, path: Path) -> MediaInfo | MediaError:
         if path not in self._probes:

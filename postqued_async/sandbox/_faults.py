@@ -37,6 +37,7 @@ import asyncio
 import collections
 import email.utils
 import random
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Self
@@ -314,6 +315,13 @@ class FaultPlan:
         )
 
     def _add(self, route: str, kind: str, **fields: object) -> Self:
+        if not _ROUTE_NAME.fullmatch(route):
+            # A misspelt route would silently match nothing.
+            raise ValueError(
+                f"unknown fault route {route!r}; use an operation (upload, read, "
+                "publish, delete), 'METHOD /path' as in the route table, "
+                "'storage' or '*'"
+            )
         index = len(self._rules)
         rng = random.Random(f"{self.seed}:{route}:{index}")
         self._rules.append(_Rule(route, kind, rng, **fields))  # type: ignore[arg-type]
@@ -322,6 +330,11 @@ class FaultPlan:
     def __repr__(self) -> str:
         kinds = ", ".join(f"{rule.kind}@{rule.route}" for rule in self._rules)
         return f"FaultPlan(seed={self.seed!r}, rules=[{kinds}])"
+
+
+_ROUTE_NAME = re.compile(
+    r"\*|storage|upload|read|publish|delete|(GET|POST|PUT|PATCH|DELETE) /\S+"
+)
 
 
 def _route_names(request: web.Request, operation: str | None) -> set[str]:

@@ -267,3 +267,15 @@ async def test_failed_target_fails_the_campaign_but_not_the_others(
     assert [post.status for post in report.posts] == ["published", "failed"]
     assert report.totals["failed"] == 1
     assert report.posts[1].targets[0]["error"] is not None
+
+
+def test_key_follows_what_the_media_show_not_their_names(tmp_path: Path) -> None:
+    row = "1,clip.mp4,New video is out!,tiktok,creator_two,draft,,"
+    keys = []
+    for folder, video in (("w1", "product-loop.mp4"), ("w2", "launch-teaser.mp4")):
+        (tmp_path / folder).mkdir()
+        shutil.copy(EXAMPLES / "media" / video, tmp_path / folder / "clip.mp4")
+        manifest = write_manifest(tmp_path / folder, row)
+        keys.append(campaign_idempotency_key(read_manifest(manifest).posts[0]))
+
+    assert keys[0] != keys[1]

@@ -171,3 +171,8 @@ async def test_an_expired_url_is_replaced_and_the_upload_completes(
 
     assert all(video.status == "ready" for video in videos)
     assert plan.injected["expire"] == 2
+
+
+def test_a_misspelt_fault_route_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown fault route"):
+        FaultPlan().status_sequence("publish.create", [503])

@@ -44,7 +44,7 @@ def test_a_status_in_other_letters_is_not_taken_for_a_known_one() -> None:
 
 
 def test_an_account_of_another_platform_is_refused() -> None:
-    with pytest.raises(ValidationError, match="instagram account, not tiktok"):
+    with pytest.raises(ValidationError, match="is on instagram, not tiktok"):
         Target.tiktok(INSTAGRAM, "hi")
 
 
