@@ -256,7 +256,13 @@ class Transport:
                 delay = self._retry_delay(attempt, None, expires)
                 if delay is None:
                     raise error from None
-                self._log_retry(route, attempt, type(error).__name__, delay)
+                self._log_retry(
+                    str(route),
+                    route.operation.value,
+                    attempt,
+                    type(error).__name__,
+                    delay,
+                )
                 await self.clock.sleep(delay)
                 continue
 
@@ -296,7 +302,13 @@ class Transport:
                 raise api_error
             if delay is None:
                 raise api_error
-            self._log_retry(route, attempt, f"HTTP {response.status}", delay)
+            self._log_retry(
+                str(route),
+                route.operation.value,
+                attempt,
+                f"HTTP {response.status}",
+                delay,
+            )
             if response.status != 429:
                 await self.clock.sleep(delay)
 
@@ -364,7 +376,7 @@ class Transport:
                     raise failure(
                         f"upload of {path.name} to {shown} failed: {reason}"
                     ) from None
-                self._log_retry_upload(shown, attempt, reason, delay)
+                self._log_retry(f"PUT {shown}", "storage", attempt, reason, delay)
                 await self.clock.sleep(delay)
                 continue
 
@@ -385,7 +397,9 @@ class Transport:
             delay = self._retry_delay(attempt, None)
             if delay is None:
                 raise error
-            self._log_retry_upload(shown, attempt, f"HTTP {response.status}", delay)
+            self._log_retry(
+                f"PUT {shown}", "storage", attempt, f"HTTP {response.status}", delay
+            )
             await self.clock.sleep(delay)
 
     def _retry_delay(
@@ -458,23 +472,13 @@ class Transport:
             reset=reset,
         )
 
-    def _log_retry(self, route: Route, attempt: int, reason: str, delay: float) -> None:
-        log.info(
-            "retry: %s %s (%s) attempt %d failed with %s; next in %.2fs",
-            route.method,
-            route.path,
-            route.operation.value,
-            attempt,
-            reason,
-            delay,
-        )
-
-    def _log_retry_upload(
-        self, shown: str, attempt: int, reason: str, delay: float
+    def _log_retry(
+        self, call: str, operation: str, attempt: int, reason: str, delay: float
     ) -> None:
         log.info(
-            "retry: PUT %s (storage) attempt %d failed with %s; next in %.2fs",
-            shown,
+            "retry: %s (%s) attempt %d failed with %s; next in %.2fs",
+            call,
+            operation,
             attempt,
             reason,
             delay,

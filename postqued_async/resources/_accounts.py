@@ -33,7 +33,7 @@ class AccountsResource:
         """
         query = None
         if platform is not None:
-            query = {"platform": _platform(platform).value}
+            query = {"platform": Platform.parse(platform, "platform").value}
         response = await self._transport.request(
             self._routes.accounts_list, query=query
         )
@@ -71,14 +71,10 @@ class AccountsResource:
                 f"{username!r} is connected on several platforms ({platforms}); "
                 "say which with platform=..."
             )
-        where = f" on {_platform(platform).value}" if platform is not None else ""
+        where = f" on {Platform.parse(platform, 'platform').value}" if platform else ""
         known = ", ".join(sorted(a.username for a in accounts)) or "none"
         raise AccountNotFoundError(
             f"no connected account{where} has the username {username!r}; "
             f"connected: {known}. Connect it in PostQued or fix the name",
             username=username,
         )
-
-
-def _platform(value: Platform | str) -> Platform:
-    return Platform.parse(value, "platform")
